@@ -1,0 +1,3 @@
+from dental_etl.cli import main
+
+main()

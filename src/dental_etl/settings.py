@@ -1,0 +1,184 @@
+"""Typed settings, read in exactly one place: `config.yaml` (rendered with env_var) + environment.
+
+`config.yaml` is SQLMesh's project file. SQLMesh refuses unknown top-level keys, so the loader's
+own settings live under `variables.dental`; the warehouse is whichever SQLMesh gateway is selected
+(`DENTAL_GATEWAY`, default `duckdb`), so the loader writes exactly where the models read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, unquote, urlsplit
+
+import jinja2
+import msgspec
+import yaml
+
+from dental_etl.errors import ConfigError
+
+CONFIG_FILE = "config.yaml"
+
+
+class MySQLSource(msgspec.Struct, frozen=True):
+    """Where the OpenDental database lives."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = ""
+    database: str = "opendental"
+
+    @classmethod
+    def from_url(cls, url: str) -> MySQLSource:
+        parts = urlsplit(url)
+        if parts.scheme not in {"mysql", "mariadb"}:
+            raise ConfigError(f"source URL must start with mysql:// (got {parts.scheme or 'no scheme'!r})")
+        database = parts.path.lstrip("/")
+        if not database:
+            raise ConfigError("source URL names no database: use mysql://user:password@host:3306/opendental")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            database=database,
+        )
+
+    def with_database(self, database: str) -> MySQLSource:
+        return msgspec.structs.replace(self, database=database)
+
+    @property
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"mysql://{auth}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def display(self) -> str:
+        """The URL without the password, for messages and logs."""
+        return f"mysql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+class DuckDBWarehouse(msgspec.Struct, frozen=True, tag="duckdb", tag_field="type", forbid_unknown_fields=False):
+    """The embedded default: one DuckDB file."""
+
+    database: str = "data/warehouse.duckdb"
+
+    @property
+    def url(self) -> str:
+        return f"duckdb:///{self.database}"
+
+    @property
+    def display(self) -> str:
+        return self.url
+
+
+class PostgresWarehouse(msgspec.Struct, frozen=True, tag="postgres", tag_field="type", forbid_unknown_fields=False):
+    """The production warehouse."""
+
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    database: str = "dental"
+
+    @property
+    def url(self) -> str:
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.database}"
+
+    @property
+    def display(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+Warehouse = Annotated[DuckDBWarehouse | PostgresWarehouse, msgspec.Meta(description="a SQLMesh gateway connection")]
+
+
+class Gateway(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    connection: DuckDBWarehouse | PostgresWarehouse
+
+
+class DentalVariables(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    source_url: str = "mysql://root@127.0.0.1:3306/opendental"
+
+
+class _Variables(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    dental: DentalVariables = DentalVariables()
+
+
+class _ProjectConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    gateways: dict[str, Gateway]
+    default_gateway: str = "duckdb"
+    variables: _Variables = _Variables()
+
+
+class Settings(msgspec.Struct, frozen=True):
+    """Everything the CLI needs to know about where data comes from and goes to."""
+
+    project_dir: Path
+    source: MySQLSource
+    gateway: str
+    warehouse: DuckDBWarehouse | PostgresWarehouse
+
+    def with_gateway(self, gateway: str) -> Settings:
+        config = _read_project_config(self.project_dir)
+        return msgspec.structs.replace(self, gateway=gateway, warehouse=_warehouse_for(config, gateway, self.project_dir))
+
+    def with_source_url(self, url: str) -> Settings:
+        return msgspec.structs.replace(self, source=MySQLSource.from_url(url))
+
+
+def _render(text: str) -> str:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+    return env.from_string(text).render()
+
+
+def _read_project_config(project_dir: Path) -> _ProjectConfig:
+    path = project_dir / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: run dental from the project folder or pass --project-dir")
+    try:
+        data = yaml.safe_load(_render(path.read_text()))
+        return msgspec.convert(data, type=_ProjectConfig)
+    except (yaml.YAMLError, jinja2.TemplateError, msgspec.ValidationError) as exc:
+        raise ConfigError(f"{path} is not valid: {exc}") from exc
+
+
+def _warehouse_for(config: _ProjectConfig, gateway: str, project_dir: Path) -> DuckDBWarehouse | PostgresWarehouse:
+    try:
+        connection = config.gateways[gateway].connection
+    except KeyError:
+        known = ", ".join(sorted(config.gateways))
+        raise ConfigError(f"no gateway {gateway!r} in {CONFIG_FILE} (known: {known})") from None
+    if isinstance(connection, DuckDBWarehouse) and not Path(connection.database).is_absolute():
+        connection = DuckDBWarehouse(database=str(project_dir / connection.database))
+    return connection
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The nearest folder holding config.yaml, from `start` (default: cwd) upwards."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return here
+
+
+def load_settings(project_dir: Path | None = None, gateway: str | None = None) -> Settings:
+    """Read config.yaml (with environment overrides) into typed settings."""
+    folder = (project_dir or find_project_dir()).resolve()
+    config = _read_project_config(folder)
+    chosen = gateway or config.default_gateway
+    return Settings(
+        project_dir=folder,
+        source=MySQLSource.from_url(config.variables.dental.source_url),
+        gateway=chosen,
+        warehouse=_warehouse_for(config, chosen, folder),
+    )
