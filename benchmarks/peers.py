@@ -147,7 +147,8 @@ def _source_row_count(source: MySQLSource) -> int:
     with connect(source) as conn, conn.cursor() as cur:
         total = 0
         cur.execute(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
+            "SELECT TABLE_NAME FROM information_schema.TABLES"
+            " WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
             (source.database,),
         )
         for (table,) in cur.fetchall():
