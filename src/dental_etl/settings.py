@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
