@@ -93,7 +93,7 @@ class DuckDBSession(Session):
         return self._cur.execute(sql.replace("%s", "?"), list(params)).fetchall()
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        return self._cur.execute(sql).fetch_arrow_table()
+        return self._cur.execute(sql).to_arrow_table()
 
     def append(self, ref: TableRef, data: pa.Table) -> None:
         if data.num_rows == 0:

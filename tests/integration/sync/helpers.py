@@ -1,0 +1,113 @@
+"""Test oracles: read the source with pymysql and the warehouse with its own driver, and bring both
+to plain Python values, independently of the loader's code paths."""
+
+from __future__ import annotations
+
+import decimal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dental_etl.mysql import connect, quote_ident
+from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings, SyncSettings
+from dental_etl.sync.written import open_writer
+
+METADATA = ("_loaded_at", "_sync_run_id")
+
+
+def make_settings(
+    project_dir: Path,
+    source: MySQLSource,
+    warehouse: DuckDBWarehouse | PostgresWarehouse,
+    **sync: Any,
+) -> Settings:
+    gateway = "duckdb" if isinstance(warehouse, DuckDBWarehouse) else "postgres"
+    return Settings(
+        project_dir=project_dir,
+        source=source,
+        gateway=gateway,
+        warehouse=warehouse,
+        sync=SyncSettings(**sync),
+    )
+
+
+def mysql_execute(source: MySQLSource, *statements: str, params: list[tuple[Any, ...]] | None = None) -> None:
+    """Run statements in OpenDental's non-strict mode, with the session clock in UTC."""
+    conn = connect(source)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = ''")
+            cur.execute("SET time_zone = '+00:00'")
+            for statement in statements:
+                if params is not None:
+                    cur.executemany(statement, params)
+                else:
+                    cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def source_rows(source: MySQLSource, table: str, columns: list[str], key: str) -> list[tuple[Any, ...]]:
+    conn = connect(source)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET time_zone = '+00:00'")
+            cols = ", ".join(quote_ident(c) for c in columns)
+            cur.execute(f"SELECT {cols} FROM {quote_ident(table)} ORDER BY {quote_ident(key)}")
+            return [tuple(normalise(v) for v in row) for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def warehouse_table(settings: Settings, table: str, schema: str = "raw") -> pa.Table:
+    with open_writer(settings.warehouse, settings.sync, read_only=True) as writer:
+        session = writer.session()
+        try:
+            return session.fetch_arrow(f'SELECT * FROM "{schema}"."{table}"')
+        finally:
+            session.close()
+
+
+def warehouse_query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    with open_writer(settings.warehouse, settings.sync, read_only=True) as writer:
+        session = writer.session()
+        try:
+            return session.query(sql)
+        finally:
+            session.close()
+
+
+def warehouse_rows(settings: Settings, table: str, columns: list[str], key: str) -> list[tuple[Any, ...]]:
+    data = warehouse_table(settings, table)
+    numeric = {
+        f.name for f in data.schema if isinstance(f.type, pa.BaseExtensionType)
+    }  # PostgreSQL numeric via ADBC
+    rows = [
+        tuple(
+            normalise(
+                decimal.Decimal(r[c.lower()])
+                if c.lower() in numeric and r[c.lower()] is not None
+                else r[c.lower()]
+            )
+            for c in columns
+        )
+        for r in data.to_pylist()
+    ]
+    index = [c.lower() for c in columns].index(key.lower())
+    return sorted(rows, key=lambda r: r[index])
+
+
+def normalise(value: Any) -> Any:
+    """One Python spelling per value, whichever driver produced it."""
+    if isinstance(value, pa.MonthDayNano):
+        assert value.months == 0
+        return timedelta(days=value.days, microseconds=value.nanoseconds // 1000)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, decimal.Decimal):
+        return value.normalize() if value != 0 else decimal.Decimal(0)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
