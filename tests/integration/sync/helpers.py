@@ -81,20 +81,14 @@ def warehouse_query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
 
 def warehouse_rows(settings: Settings, table: str, columns: list[str], key: str) -> list[tuple[Any, ...]]:
     data = warehouse_table(settings, table)
-    numeric = {
-        f.name for f in data.schema if isinstance(f.type, pa.BaseExtensionType)
-    }  # PostgreSQL numeric via ADBC
-    rows = [
-        tuple(
-            normalise(
-                decimal.Decimal(r[c.lower()])
-                if c.lower() in numeric and r[c.lower()] is not None
-                else r[c.lower()]
-            )
-            for c in columns
-        )
-        for r in data.to_pylist()
-    ]
+    # PostgreSQL numeric arrives through ADBC as an opaque extension type holding text
+    numeric = {f.name for f in data.schema if isinstance(f.type, pa.BaseExtensionType)}
+
+    def value(row: dict[str, Any], name: str) -> Any:
+        raw = row[name]
+        return decimal.Decimal(raw) if name in numeric and raw is not None else raw
+
+    rows = [tuple(normalise(value(r, c.lower())) for c in columns) for r in data.to_pylist()]
     index = [c.lower() for c in columns].index(key.lower())
     return sorted(rows, key=lambda r: r[index])
 
