@@ -4,6 +4,7 @@ to plain Python values, independently of the loader's code paths."""
 from __future__ import annotations
 
 import decimal
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def source_rows(source: MySQLSource, table: str, columns: list[str], key: str) -
             cur.execute("SET time_zone = '+00:00'")
             cols = ", ".join(quote_ident(c) for c in columns)
             cur.execute(f"SELECT {cols} FROM {quote_ident(table)} ORDER BY {quote_ident(key)}")
-            return [tuple(normalise(v) for v in row) for row in cur.fetchall()]
+            return [tuple(_zero_date_to_none(normalise(v)) for v in row) for row in cur.fetchall()]
     finally:
         conn.close()
 
@@ -91,6 +92,13 @@ def warehouse_rows(settings: Settings, table: str, columns: list[str], key: str)
     rows = [tuple(normalise(value(r, c.lower())) for c in columns) for r in data.to_pylist()]
     index = [c.lower() for c in columns].index(key.lower())
     return sorted(rows, key=lambda r: r[index])
+
+
+def _zero_date_to_none(value: Any) -> Any:
+    """pymysql hands back dates it cannot parse ('0000-00-00', '2020-00-15') as text."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d+)?)?", value):
+        return None
+    return value
 
 
 def normalise(value: Any) -> Any:

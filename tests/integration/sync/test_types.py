@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import connectorx as cx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse
@@ -142,7 +142,13 @@ def _load(source: MySQLSource, rows: list[dict]) -> None:
         mysql_execute(source, f"INSERT INTO typed VALUES ({placeholders})", params=params)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no shrinking: each example costs real syncs, and the falsifying example is printed as found
+@settings(
+    max_examples=12,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(rows=st.lists(ROW, min_size=1, max_size=12))
 def test_every_opendental_type_round_trips(
     rows: list[dict], source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, tmp_path: Path

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import adbc_driver_manager
+import adbc_driver_manager.dbapi
 import adbc_driver_postgresql.dbapi as adbc_pg
 import psycopg
 import pyarrow as pa
@@ -86,11 +87,17 @@ class PostgresSession(Session):
     def __init__(self, target: PostgresWarehouse) -> None:
         self._target = target
         self._control = connect_control(target)
-        try:
-            self._bulk = adbc_pg.connect(target.url, autocommit=True)
-        except adbc_driver_manager.Error as exc:
-            self._control.close()
-            raise translate(exc, target) from None
+        self._bulk_conn: adbc_driver_manager.dbapi.Connection | None = None
+
+    @property
+    def _bulk(self) -> adbc_driver_manager.dbapi.Connection:
+        """The ADBC connection, opened on first bulk I/O (~70 ms; unchanged tables never need it)."""
+        if self._bulk_conn is None:
+            try:
+                self._bulk_conn = adbc_pg.connect(self._target.url, autocommit=True)
+            except adbc_driver_manager.Error as exc:
+                raise translate(exc, self._target) from None
+        return self._bulk_conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = self._control.execute(sql, params or None)  # type: ignore[arg-type]
@@ -116,7 +123,9 @@ class PostgresSession(Session):
             yield
 
     def close(self) -> None:
-        for conn in (self._bulk, self._control):
+        for conn in (self._bulk_conn, self._control):
+            if conn is None:
+                continue
             with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error
                 conn.close()
 
