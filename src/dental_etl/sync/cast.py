@@ -33,9 +33,11 @@ def _strip_nuls(array: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _first_failure(array: pa.ChunkedArray, target: pa.DataType) -> int:
-    for index, value in enumerate(array):
+    """The index of the first value that does not convert (only called once a cast has failed)."""
+    flat = array.combine_chunks()
+    for index in range(len(flat)):
         try:
-            pc.cast(pa.array([value.as_py()], array.type), target)
+            _cast_column(pa.chunked_array([flat.slice(index, 1)]), target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
             return index
     return 0
@@ -48,6 +50,12 @@ def _cast_column(array: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray
         array = _strip_nuls(array)
     elif pa.types.is_duration(target) and pa.types.is_integer(array.type):
         array = pc.cast(array, pa.int64())
+    elif pa.types.is_decimal(target) and (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        # pyarrow parses text with more digits than decimal128 holds into a silently wrapped value;
+        # through decimal256 an out-of-range value raises instead (MySQL DECIMAL has up to 65 digits)
+        array = pc.cast(array, pa.decimal256(76, target.scale))
     if array.type == target:
         return array
     return pc.cast(array, target)

@@ -113,3 +113,18 @@ def normalise(value: Any) -> Any:
     if isinstance(value, bytearray):
         return bytes(value)
     return value
+
+
+def edit_table_config(settings: Settings, table: str, **changes: Any) -> None:
+    """Write the table config (running discover when there is none) with `changes` for one table,
+    as a person editing dental_tables.yaml would."""
+    import yaml
+
+    from dental_etl.sync.table_config import discover
+
+    path = settings.table_config_path
+    if not path.is_file():
+        discover(settings.source, settings.sync, path)
+    data = yaml.safe_load(path.read_text())
+    data["tables"][table].update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
