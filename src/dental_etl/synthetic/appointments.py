@@ -106,6 +106,8 @@ def appointment_table(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.rand
                     "Running late - called",
                     "Wants to discuss crown cost",
                     "Spanish speaking",
+                    'Pt says "call cell first"',
+                    "X-rays in C:\\OpenDentImages\\S\\",
                     "Check ins eligibility\r\nbefore appt",
                 ],
                 dtype=object,
@@ -221,7 +223,11 @@ def history(
     deleted = (
         v.filter(pl.col("_kind") == "X")
         .select("AptNum", "PatNum", "_book", "_day")
-        .with_columns(AptDateTime=((pl.col("_day") * DAY + 10 * 3600) * 1_000_000).cast(pl.Datetime("us")))
+        .with_columns(
+            AptDateTime=((pl.col("_day") * DAY + 10 * 3600) * 1_000_000).cast(pl.Datetime("us")),
+            SecDateTEntry=(pl.col("_book") * 1_000_000).cast(pl.Datetime("us")),
+            Pattern=pl.lit("/XXXX/"),
+        )
     )
     snap(deleted.drop("_day"), CREATED, SCHEDULED, pl.col("_book"))
     snap(deleted.drop("_day"), DELETED, SCHEDULED, pl.col("_book") + 3600 * 5)

@@ -73,6 +73,9 @@ def apply_changes(
             names = list(WEIGHTS)
             p = np.array([WEIGHTS[k] for k in names], dtype=float)
             p /= p.sum()
+            for name in names:  # every day has a few of each kind, hard deletes included
+                if name.startswith("delete_"):
+                    getattr(actions, name)()
             guard = 0
             while actions.total < n_changes and guard < n_changes * 4 + 100:
                 guard += 1

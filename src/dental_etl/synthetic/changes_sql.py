@@ -614,7 +614,10 @@ class Actions:
         if row is None:
             return
         split, pay, amount, pat = row
-        if self._one("SELECT PayType FROM payment WHERE PayNum = %s", (pay,))[0] == 0:
+        kind, splits = self._one(
+            "SELECT p.PayType, COUNT(*) FROM payment p JOIN paysplit s USING (PayNum) WHERE p.PayNum = %s "
+            "GROUP BY p.PayType", (pay,))
+        if kind == 0 or splits < 2:  # keep income transfers whole and every payment with a split
             return
         self._run("paysplit", "deleted", "DELETE FROM paysplit WHERE SplitNum = %s", (split,))
         self._run(

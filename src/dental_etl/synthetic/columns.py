@@ -87,7 +87,8 @@ def complete(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Every column of `name` in schema order, typed; missing columns get their default.
 
     Timestamp columns must already be present (see timestamps.stamp); unknown columns other than
-    `_helpers` are a programming error and raise.
+    `_helpers` are a programming error and raise. NULLs outside date columns (left by diagonal
+    concatenation of partial frames) become the column's default.
     """
     spec = table(name)
     known = set(spec.column_names)
@@ -98,7 +99,10 @@ def complete(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     for col in spec.columns:
         dtype = polars_type(col)
         if col.name in frame.columns:
-            exprs.append(pl.col(col.name).cast(dtype))
+            expr = pl.col(col.name).cast(dtype)
+            if dtype not in (pl.Date, pl.Datetime("us")):  # NULL is reserved for zero dates
+                expr = expr.fill_null(pl.lit(default_value(col), dtype=dtype)) if not col.is_timestamp else expr
+            exprs.append(expr)
         else:
             exprs.append(pl.lit(default_value(col), dtype=dtype).alias(col.name))
     if frame.width == 0:

@@ -222,7 +222,7 @@ class Money:
         self.plans_paid_off = plans.select("PayPlanNum").with_columns(
             _closed=pl.Series([bool(x) for x in np.bincount(parent[~paid], minlength=k) == 0])
         )
-        on_plan = portions["AptNum"].is_in(plans["AptNum"])
+        on_plan = portions["AptNum"].is_in(plans["AptNum"].implode())
         return plans, portions.filter(~on_plan)
 
     def _prepayments(self, portions: pl.DataFrame, visits: pl.DataFrame) -> None:

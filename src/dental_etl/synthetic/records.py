@@ -218,7 +218,11 @@ def proc_notes(
         np.char.replace(np.array([NOTE_TEMPLATES["H"]] * n), "{bp}", bp),
         np.where(kind == "E", NOTE_TEMPLATES["E"], NOTE_TEMPLATES["R"]),
     )
-    text = np.char.replace(text.astype(str), "{tooth}", tooth.astype(str))
+    text = np.char.replace(text.astype(str), "{tooth}", tooth.astype(str)).astype(object)
+    # text pasted from other programs sometimes carries NUL characters, which PostgreSQL text rejects
+    # (a list, not numpy: numpy strings drop trailing NULs)
+    pasted = rng.random(n) < 0.01
+    text = np.array([t + "\x00" if m else t for t, m in zip(text, pasted, strict=True)], dtype=object)
     when = notes["_end"].to_numpy() + rng.integers(60, 1800, n)
     users = np.array([ref.user_of_provider.get(int(x), 1) for x in notes["ProvNum"].to_numpy()])
     return pl.DataFrame(
