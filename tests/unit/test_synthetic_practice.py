@@ -51,8 +51,13 @@ def test_zero_dates_are_sprinkled_but_never_where_kpis_look(practice):
     assert t["procedurelog"]["DateTP"].null_count() > 0
     done = t["procedurelog"].filter(pl.col("ProcStatus") == 2)
     assert done["ProcDate"].null_count() == 0
-    for table, column in [("paysplit", "DatePay"), ("claimproc", "DateCP"), ("adjustment", "AdjDate"),
-                          ("claimpayment", "CheckDate"), ("payment", "PayDate")]:
+    for table, column in [
+        ("paysplit", "DatePay"),
+        ("claimproc", "DateCP"),
+        ("adjustment", "AdjDate"),
+        ("claimpayment", "CheckDate"),
+        ("payment", "PayDate"),
+    ]:
         assert t[table][column].null_count() == 0, (table, column)
 
 

@@ -17,7 +17,9 @@ SENT, RECEIVED = 1, 2
 WORKSTATIONS = np.array(["FRONT1", "FRONT2", "OP1", "OP2", "OP3", "HYG1", "HYG2", "OFFICE-MGR"], dtype=object)
 
 
-def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFrame:
+def commlog(
+    v: pl.DataFrame, statements: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generator
+) -> pl.DataFrame:
     defs = ref.defs
     appt = defs.num("CommLogTypes", "Appointment Related")
     booked = v.filter(pl.col("_kind").is_in(["H", "R", "E", "B"]))
@@ -43,7 +45,7 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
             )
         )
 
-    texting = p.status[pat - 1] >= 0
+    texting = rng.random(n) < 0.85  # patients who accept texts
     add(texting, start - 2 * DAY, appt, TEXT, SENT, 3, "Appointment reminder sent via text.")
     add(
         texting & (rng.random(n) < 0.6),
@@ -54,9 +56,9 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
         3,
         "Patient replied C to confirm.",
     )
-    add(rng.random(n) < 0.5, start - 7 * DAY, appt, EMAIL, SENT, 3, "Appointment reminder sent via email.")
+    add(rng.random(n) < 0.3, start - 7 * DAY, appt, EMAIL, SENT, 3, "Appointment reminder sent via email.")
     add(
-        booked["_status"].to_numpy() == 2,
+        (booked["_status"].to_numpy() == 2) & (rng.random(n) < 0.5),
         booked["_end"].to_numpy() + 3600,
         appt,
         TEXT,
@@ -94,6 +96,43 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
         0,
         "Pt called about balance; explained EOB.",
         rng.choice(ref.front_desk_users, n),
+    )
+    # every statement sent by email or text is logged
+    sent = statements.filter(pl.col("Mode_") != 0)
+    parts.append(
+        pl.DataFrame(
+            {
+                "PatNum": sent["PatNum"],
+                "_when": sent["_edit"],
+                "CommType": defs.num("CommLogTypes", "Financial"),
+                "Mode_": np.where(sent["Mode_"].to_numpy() == 2, EMAIL, TEXT),
+                "SentOrReceived": SENT,
+                "CommSource": 4,
+                "Note": "Statement sent.",
+                "UserNum": 0,
+            }
+        )
+    )
+    # birthday greetings from the eServices, every year the patient is with us
+    pats = np.flatnonzero(p.has_visits & (rng.random(len(p.join)) < 0.7))
+    first_year = (p.join[pats] - p.birth[pats]) // 365 + 1
+    last_year = (np.minimum(p.leave[pats], p.last) - p.birth[pats]) // 365
+    years = np.maximum(last_year - first_year + 1, 0)
+    bparent, by = explode_counts(years)
+    b_when = (p.birth[pats][bparent] + 365 * (first_year[bparent] + by)).astype(np.int64) * DAY + 9 * 3600
+    parts.append(
+        pl.DataFrame(
+            {
+                "PatNum": pats[bparent] + 1,
+                "_when": b_when,
+                "CommType": defs.num("CommLogTypes", "Text Message"),
+                "Mode_": TEXT,
+                "SentOrReceived": SENT,
+                "CommSource": 4,
+                "Note": "Happy birthday from your dental team!",
+                "UserNum": 0,
+            }
+        )
     )
     # recall reminders for patients who are overdue: about monthly until they come back or give up
     h = v.filter((pl.col("_kind") == "H") & (pl.col("_status") == 2)).sort("PatNum", "_day")

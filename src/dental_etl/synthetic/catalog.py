@@ -310,6 +310,8 @@ CODES: tuple[Code, ...] = (
     ),
     Code("D9986", "missed appointment", "Missed", "Misc", 3, 0, 50, "none", no_bill_ins=True),
     Code("D9987", "cancelled appointment", "Cancel", "Misc", 3, 0, 0, "none", no_bill_ins=True),
+    # the office's own code (OpenDental allows any): the membership plan's monthly fee, a repeat charge
+    Code("MEMB", "membership plan - monthly fee", "Memb", "Misc", 3, 0, 29, "none", no_bill_ins=True),
 )
 CODE_INDEX = {c.code: i for i, c in enumerate(CODES)}
 
@@ -357,6 +359,7 @@ DEFINITIONS: tuple[tuple[str, int, tuple[tuple[str, str], ...]], ...] = (
             ("Returned Check Fee", "+"),
             ("Misc Charge", "+"),
             ("Cash Discount", "-"),
+            ("Membership Discount", "-"),
             ("Senior Discount", "-"),
             ("Professional Courtesy", "-"),
             ("Bad Debt Write-off", "-"),

@@ -198,16 +198,21 @@ class Actions:
             (pat,),
         )
         code_of = {num: code for code, (num, _) in self.codes.items()}
+        percent: dict[int, int] = {}
+        if cov is not None:  # the plan's coinsurance per coverage category (benefit rows)
+            self.cur.execute(
+                "SELECT CovCatNum, Percent FROM benefit WHERE PlanNum = %s AND BenefitType = 1", (cov[1],)
+            )
+            percent = {int(c): int(pc) for c, pc in self.cur.fetchall()}
         parts = []
         lines = []
         for proc_num, fee, code_num, units, base, prov in procs:
             total = round(float(fee) * max(int(units) + int(base), 1), 2)
             code = code_of.get(int(code_num), "")
-            pct = (
-                catalog.COVERAGE_PERCENT[catalog.CODES[catalog.CODE_INDEX[code]].coverage]
-                if code in catalog.CODE_INDEX
-                else 0
+            coverage = (
+                catalog.CODES[catalog.CODE_INDEX[code]].coverage if code in catalog.CODE_INDEX else "none"
             )
+            pct = percent.get({"prev": 1, "basic": 2, "major": 3}.get(coverage, 0), 0)
             if cov is None or pct == 0 or total <= 0:
                 parts.append((int(proc_num), total, int(prov)))
                 continue
@@ -616,7 +621,9 @@ class Actions:
         split, pay, amount, pat = row
         kind, splits = self._one(
             "SELECT p.PayType, COUNT(*) FROM payment p JOIN paysplit s USING (PayNum) WHERE p.PayNum = %s "
-            "GROUP BY p.PayType", (pay,))
+            "GROUP BY p.PayType",
+            (pay,),
+        )
         if kind == 0 or splits < 2:  # keep income transfers whole and every payment with a split
             return
         self._run("paysplit", "deleted", "DELETE FROM paysplit WHERE SplitNum = %s", (split,))

@@ -33,7 +33,7 @@ def _estimates(procs: pl.DataFrame, p: Patients, ref: Reference) -> pl.DataFrame
     billed = money(procs["ProcFee"].to_numpy() * units)
     allowed = np.where(sched > 0, ref.fees[np.maximum(sched, 1) - 1, code] * units, billed)
     allowed = np.minimum(allowed, billed)
-    pct = ref.coverage_percent[code]
+    pct = ref.plan_percent[plan - 1, ref.code_class[code]]
     year = procs["ProcDate"].dt.year().to_numpy()
     frame = (
         procs.select("ProcNum", "PatNum", "ProcDate", "ProvNum", "ClinicNum", "CodeNum", "ProcStatus")

@@ -19,6 +19,7 @@ from dental_etl.synthetic.rand import DAY, dates, datetimes, explode_counts, mon
 from dental_etl.synthetic.reference import Reference
 
 PROMPT, STATEMENT, SLOW, POOR = 0, 1, 2, 3
+RECURRING = -2  # _paytype marker: a recurring credit-card charge
 
 
 def patient_portions(procs: pl.DataFrame, ins: pl.DataFrame) -> pl.DataFrame:
@@ -78,12 +79,13 @@ class Money:
         insured = portions["_expected"].to_numpy() > 0
         # discounts: cash discount for some uninsured work, courtesy for staff families
         staff = (guar % 211) == 7
-        cash = ~insured & (rng.random(n) < 0.08)
+        member = p.member[pat] & ~staff
+        cash = ~insured & ~member & (rng.random(n) < 0.08)
         discount = money(
             np.where(
                 staff,
                 np.maximum(total - portions["_expected"].to_numpy(), 0),
-                np.where(cash, total * 0.05, 0.0),
+                np.where(member, total * 0.15, np.where(cash, total * 0.05, 0.0)),
             )
         )
         est_due = money(np.maximum(total - portions["_expected"].to_numpy() - discount, 0))
@@ -101,7 +103,24 @@ class Money:
         )
         self.adjustments: list[pl.DataFrame] = []
         self.splits: list[pl.DataFrame] = []
-        self._discounts(portions.filter(pl.col("_discount") > 0), staff[discount > 0])
+        # membership fees are charged to the card on file the day they are due
+        memb = (portions["CodeNum"] == ref.code_num["MEMB"]).to_numpy()
+        fees = portions.filter(pl.Series(memb))
+        self._split(
+            fees["PatNum"].to_numpy(),
+            fees["_total"].to_numpy(),
+            fees["_day"].to_numpy(),
+            fees["ProcNum"].to_numpy(),
+            fees["ProvNum"].to_numpy(),
+            paytype=RECURRING,
+            group=-2,
+        )
+        portions = portions.filter(pl.Series(~memb))
+        staff, member, discount = staff[~memb], member[~memb], discount[~memb]
+        kind = np.where(
+            staff, "Professional Courtesy", np.where(member, "Membership Discount", "Cash Discount")
+        )
+        self._discounts(portions.filter(pl.col("_discount") > 0), kind[discount > 0])
         plans, portions = self._payment_plans(portions)
         self._prepayments(portions, visits)
         self._ordinary(portions)
@@ -148,11 +167,9 @@ class Money:
             )
         )
 
-    def _discounts(self, d: pl.DataFrame, staff: np.ndarray) -> None:
+    def _discounts(self, d: pl.DataFrame, kind: np.ndarray) -> None:
         defs = self.ref.defs
-        adj_type = np.where(
-            staff, defs.num("AdjTypes", "Professional Courtesy"), defs.num("AdjTypes", "Cash Discount")
-        )
+        adj_type = np.array([defs.num("AdjTypes", k) for k in kind], dtype=np.int64)
         self._adjust(
             d["PatNum"].to_numpy(),
             -d["_discount"].to_numpy(),
@@ -180,8 +197,8 @@ class Money:
             .sort("_day", "AptNum")
         )
         r = rng.random(visit_due.height)
-        chosen = (visit_due["_due"].to_numpy() >= 1200) & (
-            (visit_due["_payer"].to_numpy() == SLOW) | (r < 0.2)
+        chosen = (visit_due["_due"].to_numpy() >= 800) & (
+            (visit_due["_payer"].to_numpy() == SLOW) | (r < 0.35)
         )
         plans = (
             visit_due.filter(pl.Series(chosen))
@@ -297,20 +314,24 @@ class Money:
         poor_pays = poor & (rng.random(n) < 0.6)
         later = np.where(poor, np.where(poor_pays, money(final_due * rng.uniform(0, 0.5, n)), 0.0), later)
         later_day = np.where(poor, day + rng.integers(60, 121, n), later_day)
-        do_later = (later > 0) & ~slow & (~prompt | (rng.random(n) < 0.85))
         self._split(pat[at_visit], first[at_visit], day[at_visit], proc[at_visit], prov[at_visit])
-        d = to_workday(later_day)
-        keep = do_later & (d <= p.last)
-        self._split(pat[keep], later[keep], d[keep], proc[keep], prov[keep])
-        count = np.where(slow & (final_due > 0), rng.integers(2, 5, n), 0)
-        parent, i = explode_counts(count)
-        each = money(final_due[parent] / count[parent])
-        amount = np.where(i == count[parent] - 1, money(final_due[parent] - each * (count[parent] - 1)), each)
-        inst_day = to_workday(day[parent] + 40 + 30 * i)
+        # what is left is paid in monthly parts: statement payers 1-3, slow payers 3-6, others 1
+        later = np.where(slow, final_due, later)
+        later_day = np.where(slow, day + 40, later_day)
+        parts = np.select(
+            [payer == STATEMENT, slow],
+            [rng.choice([1, 2, 3], n, p=[0.35, 0.4, 0.25]), rng.integers(3, 8, n)],
+            1,
+        )
+        parts = np.where((later > 0) & (~prompt | (rng.random(n) < 0.85)), parts, 0)
+        parent, i = explode_counts(parts)
+        each = money(later[parent] / parts[parent])
+        amount = np.where(i == parts[parent] - 1, money(later[parent] - each * (parts[parent] - 1)), each)
+        inst_day = to_workday(later_day[parent] + 30 * i)
         keep = inst_day <= p.last
         self._split(pat[parent][keep], amount[keep], inst_day[keep], proc[parent][keep], prov[parent][keep])
         # finance charges while slow and poor payers owe; bad debt written off eventually
-        months = np.where(slow, count, np.where(poor, rng.integers(2, 7, n), 0))
+        months = np.where(slow, parts, np.where(poor, rng.integers(2, 7, n), 0))
         months = np.where(final_due >= 25, months, 0)
         fparent, m = explode_counts(months)
         f_day = to_workday(day[fparent] + 30 * (m + 1))
@@ -357,7 +378,9 @@ class Money:
             [45, 20, 15, 10, 5, 5],
             k,
         )
+        recurring = pays["_paytype"].to_numpy() == RECURRING
         ptype = np.where(pays["_paytype"].to_numpy() == 0, 0, ptype)
+        ptype = np.where(recurring, defs.num("PaymentTypes", "Credit Card"), ptype)
         is_check = ptype == defs.num("PaymentTypes", "Check")
         pay_day = pays["_day"].to_numpy()
         entry_day = np.minimum(pay_day + (rng.random(k) < 0.05), p.last)
@@ -377,7 +400,7 @@ class Money:
             ClinicNum=pl.Series(p.clinic[guar - 1]),
             DateEntry=dates(entry_day),
             SecUserNumEntry=pl.Series(rng.choice(ref.front_desk_users, k)),
-            IsRecurringCC=pl.Series((rng.random(k) < 0.02).astype(int)),
+            IsRecurringCC=pl.Series(recurring.astype(int)),
             _edit=pl.Series(entry_day.astype(np.int64) * DAY + 9 * 3600 + rng.integers(0, 8 * 3600, k)),
         )
         splits = splits.join(pays.select(*key, "PayNum"), on=key, how="left")

@@ -103,18 +103,20 @@ class Patients:
         self.caries_rate = rng.gamma(0.8, 0.42, n)  # restorative findings per exam
         self.acceptance = rng.beta(5, 3, n)
         self.compliance = np.where(rng.random(n) < 0.3, rng.uniform(1.3, 2.6, n), rng.uniform(0.95, 1.1, n))
-        self.payer = rng.choice(4, size=n_fam, p=[0.55, 0.30, 0.10, 0.05])[fam]  # prompt/statement/slow/poor
+        self.payer = rng.choice(4, size=n_fam, p=[0.50, 0.30, 0.15, 0.05])[fam]  # prompt/statement/slow/poor
         senior = (age_today >= 65) & (rng.random(n) < 0.3)
         self.fee_sched = np.where(senior, ref.discount_sched, 0)
         self.fee_row = np.where(senior, ref.discount_sched, 1) - 1  # row of Reference.fees
 
         # insurance: primary for the family through the guarantor; some spouses bring a second plan
         n_plans = len(ref.plan_carrier)
-        insured_fam = rng.random(n_fam) < 0.66
+        insured_fam = rng.random(n_fam) < 0.5
         plan1 = rng.integers(1, n_plans + 1, n_fam)
         second_fam = insured_fam & has_spouse & (rng.random(n_fam) < 0.15)
         plan2 = (plan1 + rng.integers(1, n_plans, n_fam) - 1) % n_plans + 1
         self.insured = insured_fam[fam]
+        # uninsured families often join the office's membership plan: a discount on every procedure
+        self.member = ~self.insured & (rng.random(n_fam) < 0.45)[fam]
         self._insurance(rng, fam, rank, sizes, insured_fam, plan1, second_fam, plan2, fam_join, fam_leave)
         self.plan_is_ppo = np.where(self.insured, ref.plan_is_ppo[np.maximum(self.plan, 1) - 1], False)
         self._patient_frame(config, ref, pools, rng, fam, rank, sizes, spouse, has_spouse)

@@ -111,12 +111,12 @@ def generate_practice(config: GeneratorConfig) -> Practice:
             "procnote": records.proc_notes(procs, v, ref, rng_for(seed, "procnote")),
             "document": records.documents(procs, p, ref, rng_for(seed, "document")),
             "sheet": records.sheets(v, p, rng_for(seed, "sheet")),
-            "commlog": activity.commlog(v, p, ref, rng_for(seed, "commlog")),
             "task": activity.tasks(p, ref, rng_for(seed, "task")),
-            "statement": activity.statements(cash.paysplit, procs, p, rng_for(seed, "statement")),
             "schedule": activity.schedule(p, ref, rng_for(seed, "schedule")),
         }
     )
+    out["statement"] = activity.statements(cash.paysplit, procs, p, rng_for(seed, "statement"))
+    out["commlog"] = activity.commlog(v, out["statement"], p, ref, rng_for(seed, "commlog"))
     out["patient"] = _patients(p, out)
     out["securitylog"] = activity.security_log(_audit_events(out, p), ref, p, rng_for(seed, "securitylog"))
     upgrade = upgrade_time(p.today)

@@ -319,3 +319,26 @@ def broken_charges(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) 
         p.dentist[pat],
         day.astype(np.int64) * DAY + 16 * 3600,
     )
+
+
+def membership_fees(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
+    """Monthly membership fees (repeat charges) on the guarantor of member families, while active."""
+    guar = np.flatnonzero(p.member & p.is_guarantor & p.has_visits)
+    guar = guar[rng.random(len(guar)) < 0.6]  # the others pay a yearly fee at a visit (not modelled)
+    start = p.join[guar]
+    end = np.minimum(p.leave[guar], p.last)
+    months = np.maximum((end - start) // 30, 0)
+    parent, m = explode_counts(months)
+    day = start[parent] + 30 * (m + 1)
+    pat = guar[parent]
+    keep = day <= p.last
+    day, pat = day[keep], pat[keep]
+    return _procs(
+        np.zeros(len(pat), np.int64),
+        pat + 1,
+        np.full(len(pat), C["MEMB"]),
+        DONE,
+        day,
+        p.dentist[pat],
+        day.astype(np.int64) * DAY + 2 * 3600,
+    )
