@@ -140,7 +140,7 @@ def test_recall_intervals_and_due_dates(t):
 
 
 def test_big_tables_in_real_proportions():
-    tables = generate_practice(GeneratorConfig(seed=1, patients=1500, today=TODAY)).tables
+    tables = generate_practice(GeneratorConfig(seed=1, patients=3000, today=TODAY)).tables
     sizes = {name: frame.height for name, frame in tables.items()}
     order = ["securitylog", "paysplit", "commlog", "procedurelog", "payment", "adjustment", "claimproc"]
     assert max(sizes, key=sizes.get) == "securitylog"

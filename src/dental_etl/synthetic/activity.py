@@ -114,7 +114,7 @@ def commlog(
         )
     )
     # birthday greetings from the eServices, every year the patient is with us
-    pats = np.flatnonzero(p.has_visits & (rng.random(len(p.join)) < 0.7))
+    pats = np.flatnonzero(p.has_visits & (rng.random(len(p.join)) < 0.5))
     first_year = (p.join[pats] - p.birth[pats]) // 365 + 1
     last_year = (np.minimum(p.leave[pats], p.last) - p.birth[pats]) // 365
     years = np.maximum(last_year - first_year + 1, 0)

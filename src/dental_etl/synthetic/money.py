@@ -323,7 +323,7 @@ class Money:
             [rng.choice([1, 2, 3], n, p=[0.35, 0.4, 0.25]), rng.integers(3, 8, n)],
             1,
         )
-        parts = np.where((later > 0) & (~prompt | (rng.random(n) < 0.85)), parts, 0)
+        parts = np.where((later > 0) & (~prompt | (rng.random(n) < 0.95)), parts, 0)
         parent, i = explode_counts(parts)
         each = money(later[parent] / parts[parent])
         amount = np.where(i == parts[parent] - 1, money(later[parent] - each * (parts[parent] - 1)), each)
