@@ -142,6 +142,8 @@ def test_recall_intervals_and_due_dates(t):
 def test_big_tables_in_real_proportions():
     tables = generate_practice(GeneratorConfig(seed=1, patients=3000, today=TODAY)).tables
     sizes = {name: frame.height for name, frame in tables.items()}
-    order = ["securitylog", "paysplit", "commlog", "procedurelog", "payment", "adjustment", "claimproc"]
+    # securitylog largest; then paysplit, commlog and procedurelog (close to each other, as in the
+    # real practice), then payment, adjustment, claimproc
     assert max(sizes, key=sizes.get) == "securitylog"
-    assert [sizes[name] for name in order] == sorted((sizes[name] for name in order), reverse=True), sizes
+    third = min(sizes["paysplit"], sizes["commlog"], sizes["procedurelog"])
+    assert third > 1.2 * sizes["payment"] > 1.2 * sizes["adjustment"] > 1.2 * sizes["claimproc"], sizes

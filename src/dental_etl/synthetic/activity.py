@@ -137,7 +137,7 @@ def commlog(
     # recall reminders for patients who are overdue: about monthly until they come back or give up
     h = v.filter((pl.col("_kind") == "H") & (pl.col("_status") == 2)).sort("PatNum", "_day")
     nxt = h.select(pl.col("_day").shift(-1).over("PatNum")).to_series().fill_null(p.last).to_numpy()
-    gap_months = np.clip((nxt - h["_day"].to_numpy() - 200) // 30, 0, 6)
+    gap_months = np.clip((nxt - h["_day"].to_numpy() - 200) // 30, 0, 5)
     parent, m = explode_counts(gap_months)
     r_pat = h["PatNum"].to_numpy()[parent]
     r_when = (h["_day"].to_numpy()[parent] + 200 + 30 * m).astype(np.int64) * DAY + 11 * 3600
