@@ -293,6 +293,7 @@ def statements(
         DateRangeTo=dates(day),
         Mode_=pl.Series(pick(rng, [0, 2, 3], [40, 40, 20], n)),
         IsSent=pl.lit(1),
+        StatementType=pl.lit("NotSet"),
         Intermingled=pl.lit(1),
         _edit=pl.Series(day * DAY + 10 * 3600),
     )

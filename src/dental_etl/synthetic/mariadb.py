@@ -108,16 +108,32 @@ def _prepare_database(cur: pymysql.cursors.Cursor, source: MySQLSource, replace:
         cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (name,))
         tables = cur.fetchone()[0]
         if tables and not replace:
-            raise RefusedToOverwrite(
-                f"database {name!r} at {source.host}:{source.port} already holds {tables} tables: "
-                "pass --replace to drop and regenerate it, or choose another database in the source URL"
-            )
+            raise RefusedToOverwrite(_refusal(source, tables))
         if tables:
             cur.execute(f"DROP DATABASE {quote_ident(name)}")
             exists = False
     if not exists:
         cur.execute(f"CREATE DATABASE {quote_ident(name)} CHARACTER SET utf8mb3")
     cur.execute(f"USE {quote_ident(name)}")
+
+
+def preflight(source: MySQLSource, *, replace: bool = False) -> None:
+    """Fail fast, before minutes of generation: the server must answer and the database must be
+    absent, empty, or allowed to be replaced."""
+    with _server(source) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (source.database,)
+        )
+        tables = cur.fetchone()[0]
+    if tables and not replace:
+        raise RefusedToOverwrite(_refusal(source, tables))
+
+
+def _refusal(source: MySQLSource, tables: int) -> str:
+    return (
+        f"database {source.database!r} at {source.host}:{source.port} already holds {tables} tables: "
+        "pass --replace to drop and regenerate it, or choose another database in the source URL"
+    )
 
 
 def _grow_buffer_pool(cur: pymysql.cursors.Cursor, rows: int) -> None:

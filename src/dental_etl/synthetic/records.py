@@ -290,6 +290,7 @@ def documents(procs: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.G
     inline = rng.random(n) < 0.002
     blob = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
     return docs.with_columns(
+        ExternalSource=pl.lit("None"),
         FileName=pl.format(
             "{}{}{}", pl.col("Description").str.replace_all(" ", ""), pl.col("DocNum"), pl.col("_ext")
         ),
