@@ -96,7 +96,11 @@ def pg_database(pg_server: PostgresWarehouse) -> Iterator[Callable[[], PostgresW
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
         return PostgresWarehouse(
-            host=pg_server.host, port=pg_server.port, user=pg_server.user, password=pg_server.password, database=name
+            host=pg_server.host,
+            port=pg_server.port,
+            user=pg_server.user,
+            password=pg_server.password,
+            database=name,
         )
 
     yield make

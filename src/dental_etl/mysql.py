@@ -49,7 +49,9 @@ def translate(exc: pymysql.err.OperationalError, source: MySQLSource) -> SourceU
             f"MySQL at {where} refused user {source.user!r}: check the user and password in the source URL"
         )
     if code == _UNKNOWN_DATABASE:
-        return SourceUnreachable(f"MySQL at {where} has no database {source.database!r}: check the source URL")
+        return SourceUnreachable(
+            f"MySQL at {where} has no database {source.database!r}: check the source URL"
+        )
     if code in _CANNOT_CONNECT:
         return SourceUnreachable(
             f"cannot reach MySQL at {where}: is the server running and the host/port in the source URL right?"

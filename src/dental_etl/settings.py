@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
@@ -62,7 +61,9 @@ class MySQLSource(msgspec.Struct, frozen=True):
         return f"mysql://{self.user}@{self.host}:{self.port}/{self.database}"
 
 
-class DuckDBWarehouse(msgspec.Struct, frozen=True, tag="duckdb", tag_field="type", forbid_unknown_fields=False):
+class DuckDBWarehouse(
+    msgspec.Struct, frozen=True, tag="duckdb", tag_field="type", forbid_unknown_fields=False
+):
     """The embedded default: one DuckDB file."""
 
     database: str = "data/warehouse.duckdb"
@@ -76,7 +77,9 @@ class DuckDBWarehouse(msgspec.Struct, frozen=True, tag="duckdb", tag_field="type
         return self.url
 
 
-class PostgresWarehouse(msgspec.Struct, frozen=True, tag="postgres", tag_field="type", forbid_unknown_fields=False):
+class PostgresWarehouse(
+    msgspec.Struct, frozen=True, tag="postgres", tag_field="type", forbid_unknown_fields=False
+):
     """The production warehouse."""
 
     host: str = "127.0.0.1"
@@ -95,9 +98,6 @@ class PostgresWarehouse(msgspec.Struct, frozen=True, tag="postgres", tag_field="
     @property
     def display(self) -> str:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-Warehouse = Annotated[DuckDBWarehouse | PostgresWarehouse, msgspec.Meta(description="a SQLMesh gateway connection")]
 
 
 class Gateway(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -128,7 +128,9 @@ class Settings(msgspec.Struct, frozen=True):
 
     def with_gateway(self, gateway: str) -> Settings:
         config = _read_project_config(self.project_dir)
-        return msgspec.structs.replace(self, gateway=gateway, warehouse=_warehouse_for(config, gateway, self.project_dir))
+        return msgspec.structs.replace(
+            self, gateway=gateway, warehouse=_warehouse_for(config, gateway, self.project_dir)
+        )
 
     def with_source_url(self, url: str) -> Settings:
         return msgspec.structs.replace(self, source=MySQLSource.from_url(url))
@@ -151,7 +153,9 @@ def _read_project_config(project_dir: Path) -> _ProjectConfig:
         raise ConfigError(f"{path} is not valid: {exc}") from exc
 
 
-def _warehouse_for(config: _ProjectConfig, gateway: str, project_dir: Path) -> DuckDBWarehouse | PostgresWarehouse:
+def _warehouse_for(
+    config: _ProjectConfig, gateway: str, project_dir: Path
+) -> DuckDBWarehouse | PostgresWarehouse:
     try:
         connection = config.gateways[gateway].connection
     except KeyError:

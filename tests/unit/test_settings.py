@@ -15,7 +15,9 @@ def test_defaults_point_at_embedded_duckdb_and_local_opendental(monkeypatch: pyt
     assert settings.gateway == "duckdb"
     assert isinstance(settings.warehouse, DuckDBWarehouse)
     assert settings.warehouse.database == str(PROJECT_DIR / "data/warehouse.duckdb")
-    assert settings.source == MySQLSource(host="127.0.0.1", port=3306, user="root", password="", database="opendental")
+    assert settings.source == MySQLSource(
+        host="127.0.0.1", port=3306, user="root", password="", database="opendental"
+    )
 
 
 def test_environment_overrides_gateway_and_postgres_fields(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +38,10 @@ def test_source_url_round_trips_with_escaped_password() -> None:
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("postgresql://x@h/db", "must start with mysql://"), ("mysql://root@127.0.0.1:3306", "names no database")],
+    [
+        ("postgresql://x@h/db", "must start with mysql://"),
+        ("mysql://root@127.0.0.1:3306", "names no database"),
+    ],
 )
 def test_bad_source_url_is_named(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -29,10 +29,12 @@ app = typer.Typer(
 def _configure(
     ctx: typer.Context,
     project_dir: Annotated[
-        Path | None, typer.Option("--project-dir", help="Folder holding config.yaml (default: nearest upwards).")
+        Path | None,
+        typer.Option("--project-dir", help="Folder holding config.yaml (default: nearest upwards)."),
     ] = None,
     gateway: Annotated[
-        str | None, typer.Option("--gateway", "-g", help="Warehouse gateway from config.yaml (duckdb, postgres).")
+        str | None,
+        typer.Option("--gateway", "-g", help="Warehouse gateway from config.yaml (duckdb, postgres)."),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="OpenDental source URL, mysql://user:pass@host:3306/db.")
