@@ -68,7 +68,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DentalError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err.print("aborted")
