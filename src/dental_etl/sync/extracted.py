@@ -120,18 +120,21 @@ class Extractor:
         """Every row matching `where` (and with key > `after`), one bounded chunk at a time.
 
         Without a usable key (none, composite, or not an integer) the table is read in one query.
+        With a filter, the matching keys are read first (an index-only scan when the change column
+        is indexed) and cut into contiguous key ranges: `ORDER BY key LIMIT n` under a filter makes
+        MySQL sort every matching row again for each chunk.
         """
         if key is None:
             yield self.read(table.name, self.select(table, where))
+            return
+        if where is not None:
+            yield from self._filtered_chunks(table, key, chunk_rows, where)
             return
         quoted = quote_ident(key)
         raw_key = key.lower()
         last = after
         while True:
-            conditions = [
-                c for c in (where and f"({where})", last is not None and f"{quoted} > {literal(last)}") if c
-            ]
-            condition = " AND ".join(conditions) or None
+            condition = f"{quoted} > {literal(last)}" if last is not None else None
             if partitions > 1:
                 batch = self._partitioned_chunk(table, key, condition, last, chunk_rows, partitions)
             else:
@@ -143,6 +146,23 @@ class Extractor:
             if batch.num_rows < chunk_rows:
                 return
             last = pc.max(batch.column(raw_key)).as_py()
+
+    def _filtered_chunks(
+        self, table: SourceTable, key: str, chunk_rows: int, where: str
+    ) -> Iterator[pa.Table]:
+        keys = self.keys(table, (key,), where).column(0)
+        if len(keys) <= chunk_rows:
+            if len(keys):
+                yield self.read(table.name, self.select(table, where))
+            return
+        ordered = pc.sort_indices(keys)
+        starts = [keys[ordered[i].as_py()].as_py() for i in range(0, len(keys), chunk_rows)]
+        quoted = quote_ident(key)
+        for index, low in enumerate(starts):
+            bounds = f"{quoted} >= {literal(low)}"
+            if index + 1 < len(starts):
+                bounds += f" AND {quoted} < {literal(starts[index + 1])}"
+            yield self.read(table.name, self.select(table, f"{bounds} AND ({where})"))
 
     def _partitioned_chunk(
         self,

@@ -4,7 +4,10 @@ to plain Python values, independently of the loader's code paths."""
 from __future__ import annotations
 
 import decimal
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -128,3 +131,50 @@ def edit_table_config(settings: Settings, table: str, **changes: Any) -> None:
     data = yaml.safe_load(path.read_text())
     data["tables"][table].update(changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def write_project(
+    project_dir: Path, source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, **sync: Any
+) -> None:
+    """A config.yaml for running the `dental` CLI in a subprocess against these databases."""
+    import yaml
+
+    if isinstance(warehouse, DuckDBWarehouse):
+        gateway = "duckdb"
+        connection: dict[str, Any] = {"type": "duckdb", "database": warehouse.database}
+    else:
+        gateway = "postgres"
+        connection = {
+            "type": "postgres",
+            "host": warehouse.host,
+            "port": warehouse.port,
+            "user": warehouse.user,
+            "password": warehouse.password,
+            "database": warehouse.database,
+        }
+    config = {
+        "gateways": {gateway: {"connection": connection}},
+        "default_gateway": gateway,
+        "variables": {"dental": {"source_url": source.url, "sync": sync}},
+    }
+    (project_dir / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def run_cli(project_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dental_etl", "--project-dir", str(project_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_environment(),
+        check=False,
+    )
+
+
+def cli_environment() -> dict[str, str]:
+    """The test's environment, with this checkout's sources first on the path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DENTAL_")}
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env["COLUMNS"] = "200"
+    return env
