@@ -70,12 +70,9 @@ def test_synthetic_practice_is_copied_exactly_full_then_incremental(
     assert any(t.deleted for t in changes.tables.values())  # hard deletes among them
     second = run_sync(settings)
     assert not second.failed
-    moved = {
-        t.table: (t.inserted, t.updated, t.deleted) for t in second.tables if t.mode is not Mode.UNCHANGED
-    }
-    for table, counts in changes.tables.items():
-        if counts.deleted:
-            assert moved[table][2] >= counts.deleted, table
+    # rows inserted and deleted again between two syncs never reach the warehouse, so the counts
+    # can be lower than apply_changes' own; verify below is the exact check
+    assert sum(t.deleted for t in second.tables) > 0
     report = verify(settings)
     assert report.difference_count == 0, [(t.table, t.differences) for t in report.tables if t.differences]
 
