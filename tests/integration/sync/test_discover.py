@@ -105,7 +105,7 @@ def test_catalogue_is_read_in_a_constant_number_of_queries(
     assert len(statements) == 5  # time zone, clock, tables, columns, primary keys
 
 
-def test_a_broken_table_config_is_named(source: MySQLSource, tmp_path: Path) -> None:
+def test_a_broken_table_config_is_named(tmp_path: Path) -> None:
     path = tmp_path / "tables.yaml"
     path.write_text("tables:\n  patient:\n    strategy: sometimes\n")
     with pytest.raises(ConfigError, match=f"{path} is not a valid table config"):
