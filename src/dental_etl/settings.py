@@ -114,6 +114,8 @@ class SyncSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
       that stamped its rows earlier but committed after the last read is still picked up.
     - lookback_days: tables with a `lookback_column` in the table config also re-read every row
       whose business date lies in the last N days (OpenDental edits that do not bump the stamp).
+    - lookback_every_hours: how often that window is re-read (it scans the table when the business
+      date has no index); 0 = on every sync.
     - delete_guard_share / delete_guard_min_rows: refuse (without --force) to delete more than this
       share of a table's rows, once more than `delete_guard_min_rows` rows would go.
     - full_reload_max_rows: a table without a change column is reloaded whole when at most this big;
@@ -129,6 +131,7 @@ class SyncSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
     lag_seconds: Annotated[int, msgspec.Meta(ge=0)] = 300
     lookback_days: Annotated[int, msgspec.Meta(ge=0)] = 7
+    lookback_every_hours: Annotated[float, msgspec.Meta(ge=0)] = 24
     delete_guard_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
     delete_guard_min_rows: Annotated[int, msgspec.Meta(ge=0)] = 100
     full_reload_max_rows: Annotated[int, msgspec.Meta(ge=0)] = 20_000

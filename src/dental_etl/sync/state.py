@@ -26,7 +26,7 @@ _DDL = {
     STATE: """
         table_name VARCHAR NOT NULL, strategy VARCHAR NOT NULL, change_column VARCHAR,
         watermark TIMESTAMP, source_read_at TIMESTAMP, row_count BIGINT,
-        last_run_id BIGINT, last_success_at TIMESTAMPTZ""",
+        last_run_id BIGINT, last_success_at TIMESTAMPTZ, lookback_at TIMESTAMP""",
     RUNS: """
         run_id BIGINT NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
         status VARCHAR NOT NULL, source VARCHAR, warehouse VARCHAR, full_reload BOOLEAN,
@@ -49,6 +49,7 @@ class TableState(msgspec.Struct, frozen=True):
     row_count: int | None
     last_run_id: int | None
     last_success_at: datetime | None
+    lookback_at: datetime | None = None  # source clock when the lookback window was last re-read
 
 
 def ensure(session: Session) -> None:
@@ -124,7 +125,7 @@ def record_table(session: Session, run_id: int, result: TableResult, finished_at
 def load_states(session: Session) -> dict[str, TableState]:
     rows = session.query(
         f"SELECT table_name, strategy, change_column, watermark, source_read_at, row_count, last_run_id, "
-        f"last_success_at FROM {STATE.sql}"
+        f"last_success_at, lookback_at FROM {STATE.sql}"
     )
     return {row[0]: TableState(*row) for row in rows}
 
@@ -134,7 +135,7 @@ def save_state(session: Session, state: TableState) -> None:
     session.execute(f"DELETE FROM {STATE.sql} WHERE table_name = %s", (state.table_name,))
     session.execute(
         f"INSERT INTO {STATE.sql} (table_name, strategy, change_column, watermark, source_read_at, "
-        "row_count, last_run_id, last_success_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        "row_count, last_run_id, last_success_at, lookback_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             state.table_name,
             state.strategy,
@@ -144,6 +145,7 @@ def save_state(session: Session, state: TableState) -> None:
             state.row_count,
             state.last_run_id,
             state.last_success_at,
+            state.lookback_at,
         ),
     )
 

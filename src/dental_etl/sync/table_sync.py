@@ -257,7 +257,7 @@ class TableSync:
                 if exists and session.dependents(self.target):
                     self._check_same_columns()
                 session.swap_in(new, self.target, self.columns)
-                self._save_state(watermark, rows)
+                self._save_state(watermark, rows, self.ctx.source_now)  # a full load covers any window
         except BaseException:
             session.drop_table(new)
             raise
@@ -283,10 +283,10 @@ class TableSync:
         watermark = previous.watermark
         staged_keys: list[pa.Table] = []
         try:
-            where, after = self._change_filter()
-            if after is not None:  # append: rows above the highest key loaded
-                where, after = f"`{self.key[0]}` > {literal(after)}", None
-            matching = self.probe.count(self.table.name, where) if where else None
+            where, looked_back = self._change_filter()
+            # counting first saves the key read for the usual small delta, but only where an index
+            # makes it cheap: the lookback's business-date column usually has none
+            matching = self.probe.count(self.table.name, where) if where and not looked_back else None
             for data in self._cast_chunks(where=where, matching=matching):
                 session.append(stage, data)
                 staged_keys.append(data.select(list(self.raw_key)))
@@ -296,29 +296,41 @@ class TableSync:
             with session.transaction():
                 inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
                 deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
-                self._save_state(watermark, None)
+                lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
+                self._save_state(watermark, None, lookback_at)
         finally:
             session.drop_table(stage)
             session.drop_table(doomed)
         return inserted, updated, deleted, watermark
 
-    def _change_filter(self) -> tuple[str | None, object]:
-        """(WHERE clause, key to start after) for the rows to re-read."""
+    def _change_filter(self) -> tuple[str | None, bool]:
+        """(WHERE clause selecting the rows to re-read, whether it includes the lookback window)."""
         plan, previous = self.plan, self.previous
         assert previous is not None
         if plan.strategy is Strategy.APPEND:
             raw = self.raw_key[0]
             (high,) = self.session.query(f'SELECT max("{raw}") FROM {self.target.sql}')[0]
-            return None, (int(high) if high is not None else None)
+            return (f"`{self.key[0]}` > {literal(int(high))}" if high is not None else None), False
         if previous.watermark is None:
-            return None, None  # nothing stamped yet: read everything
+            return None, False  # nothing stamped yet: read everything
         stamp = f"`{plan.change_column}`"
         since = previous.watermark - timedelta(seconds=self.ctx.settings.lag_seconds)
         conditions = [f"{stamp} >= {literal(since)}"]
-        days = self.ctx.settings.lookback_days
-        if plan.lookback_column and days:
+        looked_back = self._lookback_due()
+        if looked_back:
+            days = self.ctx.settings.lookback_days
             conditions.append(f"`{plan.lookback_column}` >= CURDATE() - INTERVAL {days} DAY")
-        return " OR ".join(conditions), None
+        return " OR ".join(conditions), looked_back
+
+    def _lookback_due(self) -> bool:
+        """The lookback scans the table (business dates are rarely indexed): once per
+        `lookback_every_hours`, not on every sync."""
+        settings, previous = self.ctx.settings, self.previous
+        if not (self.plan.lookback_column and settings.lookback_days):
+            return False
+        if previous is None or previous.lookback_at is None or not settings.lookback_every_hours:
+            return True
+        return self.ctx.source_now - previous.lookback_at >= timedelta(hours=settings.lookback_every_hours)
 
     def _stage_deletions(self, stage: TableRef, doomed: TableRef, staged_keys: list[pa.Table]) -> int:
         """Stage the keys of warehouse rows that vanished from the source; return how many.
@@ -360,7 +372,7 @@ class TableSync:
                 "the right database, then re-run with --force"
             )
 
-    def _save_state(self, watermark: datetime | None, rows: int | None) -> None:
+    def _save_state(self, watermark: datetime | None, rows: int | None, lookback_at: datetime | None) -> None:
         state_store.save_state(
             self.session,
             state_store.TableState(
@@ -372,6 +384,7 @@ class TableSync:
                 row_count=rows,
                 last_run_id=self.ctx.run_id,
                 last_success_at=self.ctx.loaded_at,
+                lookback_at=lookback_at,
             ),
         )
 

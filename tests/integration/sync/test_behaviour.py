@@ -58,19 +58,26 @@ def test_lookback_rereads_recent_business_dates_whose_stamp_did_not_move(
         " (1, 10, CURDATE(), '2020-01-01'), (2, 20, '2019-01-01', '2020-01-01'),"
         " (3, 30, CURDATE(), '2021-01-01')",
     )
-    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0, lookback_days=7)
-    run_sync(settings)
+    daily = make_settings(
+        tmp_path, source, warehouse, lag_seconds=0, lookback_days=7, lookback_every_hours=24
+    )
+    run_sync(daily)
     # an edit that leaves the stamp alone (OpenDental does this in places)
     mysql_execute(
         source, "UPDATE procedurelog SET Amount = Amount + 1, DateTStamp = DateTStamp WHERE Num IN (1, 2)"
     )
-    result = _by(run_sync(settings), "procedurelog")
-    assert result.mode is Mode.INCREMENTAL
-    amounts = dict(warehouse_query(settings, "SELECT num, amount FROM raw.procedurelog"))
+    amounts = "SELECT num, amount FROM raw.procedurelog"
+    # the full load just covered the window: the next lookback is due in 24 hours
+    assert _by(run_sync(daily), "procedurelog").mode is Mode.INCREMENTAL
+    assert dict(warehouse_query(daily, amounts)) == {1: 10.0, 2: 20.0, 3: 30.0}
+    every_sync = make_settings(
+        tmp_path, source, warehouse, lag_seconds=0, lookback_days=7, lookback_every_hours=0
+    )
+    assert _by(run_sync(every_sync), "procedurelog").mode is Mode.INCREMENTAL
     # row 1 is in the lookback window; row 2's business date is older: not seen until --full
-    assert amounts == {1: 11.0, 2: 20.0, 3: 30.0}
-    run_sync(settings, ["procedurelog"], full=True)
-    assert dict(warehouse_query(settings, "SELECT num, amount FROM raw.procedurelog"))[2] == 21.0
+    assert dict(warehouse_query(every_sync, amounts)) == {1: 11.0, 2: 20.0, 3: 30.0}
+    run_sync(every_sync, ["procedurelog"], full=True)
+    assert dict(warehouse_query(every_sync, amounts))[2] == 21.0
 
 
 def test_delete_guard_refuses_mass_deletes_without_force(
