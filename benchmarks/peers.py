@@ -175,9 +175,9 @@ LOAD DATABASE
 WITH include drop, create tables, create no indexes, no foreign keys, reset no sequences,
      workers = {workers * 2}, concurrency = 1, prefetch rows = 25000, batch rows = 25000
 SET MySQL PARAMETERS net_read_timeout = '600', net_write_timeout = '600'
-CAST type date drop not null drop default using zero-dates-to-null,
-     type datetime drop not null drop default using zero-dates-to-null,
-     type timestamp drop not null drop default using zero-dates-to-null,
+CAST type date to date drop not null drop default using zero-dates-to-null,
+     type datetime to timestamp drop not null drop default using zero-dates-to-null,
+     type timestamp to timestamptz drop not null drop default using zero-dates-to-null,
      type time to interval drop not null drop default
 ALTER SCHEMA '{source.database}' RENAME TO '{schema}';
 """
