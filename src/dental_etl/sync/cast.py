@@ -9,7 +9,8 @@ itself (it may be patient data).
 
 from __future__ import annotations
 
-from datetime import datetime
+import sys
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +25,16 @@ def target_schema(table: SourceTable) -> pa.Schema:
         return raw_schema.arrow_schema((c.name, c.column_type) for c in table.columns)
     except ValueError as exc:
         raise TableError(f"{table.name}: {exc}; set `strategy: skip` for it in the table config") from None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _constant(value: int, rows: int) -> pa.Array:
+    """An int64 column of one value, built from a buffer: `pa.scalar`/`pa.array` on Python values
+    make pyarrow import pandas (~1 s per process) just to rule it out."""
+    data = value.to_bytes(8, sys.byteorder, signed=True) * rows
+    return pa.Array.from_buffers(pa.int64(), rows, [None, pa.py_buffer(data)])
 
 
 def _strip_nuls(array: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -75,10 +86,11 @@ def cast_chunk(
     arrays: list[pa.ChunkedArray | pa.Array] = []
     for field in schema:
         if field.name == raw_schema.LOADED_AT:
-            arrays.append(pa.repeat(pa.scalar(loaded_at, field.type), rows))
+            micros = (loaded_at - _EPOCH) // timedelta(microseconds=1)
+            arrays.append(_constant(micros, rows).view(field.type))
             continue
         if field.name == raw_schema.SYNC_RUN_ID:
-            arrays.append(pa.repeat(pa.scalar(run_id, field.type), rows))
+            arrays.append(_constant(run_id, rows))
             continue
         try:
             source = chunk.column(field.name)

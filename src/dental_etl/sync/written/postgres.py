@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import adbc_driver_manager
 import psycopg
@@ -17,10 +17,8 @@ import pyarrow as pa
 
 from dental_etl.errors import WarehouseUnreachable
 from dental_etl.settings import PostgresWarehouse
+from dental_etl.sync.written.adbc_bulk import AdbcBulk
 from dental_etl.sync.written.base import Session, TableRef, Writer, quote
-
-if TYPE_CHECKING:
-    import adbc_driver_manager.dbapi
 
 _LOCK_KEY = 0x64656E74616C  # "dental": one sync at a time per PostgreSQL database
 
@@ -88,16 +86,14 @@ class PostgresSession(Session):
     def __init__(self, target: PostgresWarehouse) -> None:
         self._target = target
         self._control = connect_control(target)
-        self._bulk_conn: adbc_driver_manager.dbapi.Connection | None = None
+        self._bulk_conn: AdbcBulk | None = None
 
     @property
-    def _bulk(self) -> adbc_driver_manager.dbapi.Connection:
+    def _bulk(self) -> AdbcBulk:
         """The ADBC connection, opened on first bulk I/O (~70 ms; unchanged tables never need it)."""
         if self._bulk_conn is None:
-            import adbc_driver_postgresql.dbapi as adbc_pg  # imports pandas via pyarrow.dataset: ~1 s
-
             try:
-                self._bulk_conn = adbc_pg.connect(self._target.url, autocommit=True)
+                self._bulk_conn = AdbcBulk(self._target.url)
             except adbc_driver_manager.Error as exc:
                 raise translate(exc, self._target) from None
         return self._bulk_conn
@@ -110,15 +106,12 @@ class PostgresSession(Session):
         return self._control.execute(sql, params or None).fetchall()  # type: ignore[arg-type]
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        with self._bulk.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetch_arrow_table()
+        return self._bulk.fetch(sql)
 
     def append(self, ref: TableRef, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
-        with self._bulk.cursor() as cur:
-            cur.adbc_ingest(ref.name, data, mode="append", db_schema_name=ref.schema)
+        self._bulk.append(ref.schema, ref.name, data)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
