@@ -26,7 +26,7 @@ from dental_etl.sync.table_sync import RunContext, TableSync
 from dental_etl.sync.transient import describe, is_transient
 from dental_etl.sync.workers import WorkerConnections
 from dental_etl.sync.written import Session, open_writer
-from dental_etl.sync.written.base import CONTROL, DELETE_PREFIX, NEW_PREFIX, RAW, STAGE_PREFIX
+from dental_etl.sync.written.base import CONTROL, DELETE_PREFIX, NEW_PREFIX, RAW, STAGE_PREFIX, TableRef
 
 
 class Observer(Protocol):
@@ -93,13 +93,15 @@ def select_tables(
     return chosen, missing
 
 
-def _cleanup_leftovers(session: Session) -> None:
+def _cleanup_leftovers(session: Session, raw: dict[str, dict[str, str]]) -> None:
     """Tables a killed run left behind (the caller holds the run lock, so none is in use)."""
-    for ref in session.tables_with_prefix(RAW, NEW_PREFIX):
+    for name in raw:
+        if name.startswith(NEW_PREFIX):
+            session.drop_table(TableRef(RAW, name))
+    for ref in session.tables_with_prefix(CONTROL, STAGE_PREFIX) + session.tables_with_prefix(
+        CONTROL, DELETE_PREFIX
+    ):
         session.drop_table(ref)
-    for prefix in (STAGE_PREFIX, DELETE_PREFIX):
-        for ref in session.tables_with_prefix(CONTROL, prefix):
-            session.drop_table(ref)
 
 
 def run_sync(
@@ -124,7 +126,8 @@ def run_sync(
             state_store.ensure(control)
             control.ensure_schema(RAW)
             state_store.mark_interrupted(control)
-            _cleanup_leftovers(control)
+            raw_columns = control.schema_columns(RAW)
+            _cleanup_leftovers(control, raw_columns)
             previous = state_store.load_states(control)
             loaded_at = datetime.now(UTC)
             run_id = state_store.start_run(
@@ -155,7 +158,14 @@ def run_sync(
                 ) as pool:
                     futures = [
                         pool.submit(
-                            _sync_one, ctx, catalogue.tables[n], plans[n], previous.get(n), workers, observer
+                            _sync_one,
+                            ctx,
+                            catalogue.tables[n],
+                            plans[n],
+                            previous.get(n),
+                            raw_columns.get(n),
+                            workers,
+                            observer,
                         )
                         for n in chosen
                     ]
@@ -186,6 +196,7 @@ def _sync_one(
     table: SourceTable,
     plan: TablePlan,
     previous: state_store.TableState | None,
+    warehouse_columns: dict[str, str] | None,
     workers: WorkerConnections,
     observer: Observer,
 ) -> TableResult:
@@ -198,7 +209,7 @@ def _sync_one(
         attempt += 1
         try:
             session, probe = workers.get()
-            result = TableSync(ctx, table, plan, previous, session, probe).run()
+            result = TableSync(ctx, table, plan, previous, session, probe, warehouse_columns).run()
             result.attempts = attempt
             return result
         except TableError as exc:

@@ -80,8 +80,12 @@ class TableSync:
         previous: state_store.TableState | None,
         session: Session,
         probe: SourceProbe,
+        warehouse_columns: dict[str, str] | None,
     ) -> None:
+        """`warehouse_columns`: the raw table's columns (name -> type family) as the run found
+        them in one catalogue query, or None when the table does not exist yet."""
         self.ctx = ctx
+        self.warehouse_columns = warehouse_columns
         self.table = table
         self.plan = plan
         self.previous = previous
@@ -101,7 +105,7 @@ class TableSync:
         self._check_plan()
         if plan.strategy is Strategy.SKIP:
             return TableResult(table=self.table.name, status=Status.SKIPPED, notes=["strategy: skip"])
-        exists = self.session.table_exists(self.target)
+        exists = self.warehouse_columns is not None
         previous = self.previous
         reload_reason = None
         if self.ctx.full:
@@ -177,7 +181,7 @@ class TableSync:
 
     def _apply_drift(self) -> list[str]:
         """Add new source columns to the warehouse table; fail on an incompatible type change."""
-        have = self.session.column_families(self.target)
+        have = self.warehouse_columns or {}
         added = []
         for f in self.schema:
             if f.name not in have:
@@ -264,7 +268,7 @@ class TableSync:
         return rows, watermark
 
     def _check_same_columns(self) -> None:
-        have = self.session.column_families(self.target)
+        have = self.warehouse_columns or {}
         wanted = {f.name: type_family(f.type) for f in self.schema}
         if any(have.get(name) != family for name, family in wanted.items()):
             views = ", ".join(self.session.dependents(self.target))

@@ -26,7 +26,7 @@ from dental_etl.sync.table_config import plans_for, read_table_config
 from dental_etl.sync.transient import describe
 from dental_etl.sync.workers import WorkerConnections
 from dental_etl.sync.written import Session, open_writer, raw_table
-from dental_etl.sync.written.base import quote
+from dental_etl.sync.written.base import RAW, quote
 
 _EXAMPLES = 5
 
@@ -99,15 +99,20 @@ def _key_differences(
 
 
 def check_table(
-    settings: Settings, session: Session, probe: SourceProbe, table: SourceTable, plan: TablePlan
+    settings: Settings,
+    session: Session,
+    probe: SourceProbe,
+    table: SourceTable,
+    plan: TablePlan,
+    have: dict[str, str] | None,
 ) -> TableCheck:
+    """`have`: the warehouse table's columns (name -> type family), None when it is missing."""
     check = TableCheck(table=table.name)
-    if not session.table_exists(raw_table(table.name)):
+    if have is None:
         check.differences.append(f"raw.{table.name} is missing from the warehouse")
         return check
     target_schema(table)  # an uncopyable column type fails here, with its message
     numeric = [c for c in table.columns if c.is_numeric]
-    have = session.column_families(raw_table(table.name))
     absent = [c.raw_name for c in table.columns if c.raw_name not in have]
     if absent:
         check.differences.append(f"columns missing from the warehouse: {', '.join(absent)}")
@@ -138,11 +143,14 @@ def verify(settings: Settings, tables: Sequence[str] | None = None) -> VerifyRep
         names = [n for n, p in plans.items() if p.strategy is not Strategy.SKIP]
     with open_writer(settings.warehouse, settings.sync, read_only=True) as writer:
         workers = WorkerConnections(writer, settings.source)
+        raw_columns = workers.get()[0].schema_columns(RAW)
 
         def one(name: str) -> TableCheck:
             try:
                 session, probe = workers.get()
-                return check_table(settings, session, probe, catalogue.tables[name], plans[name])
+                return check_table(
+                    settings, session, probe, catalogue.tables[name], plans[name], raw_columns.get(name)
+                )
             except DentalError as exc:
                 workers.discard()
                 return TableCheck(table=name, differences=[str(exc)])

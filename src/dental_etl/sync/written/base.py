@@ -124,6 +124,18 @@ class Session(ABC):
         )
         return [TableRef(schema, name) for (name,) in rows if name.startswith(prefix)]
 
+    def schema_columns(self, schema: str) -> dict[str, dict[str, str]]:
+        """Every table of `schema`: column name -> type family, in table order (one query)."""
+        rows = self.query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+            (schema,),
+        )
+        tables: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows:
+            tables.setdefault(table, {})[column] = self._family(data_type)
+        return tables
+
     def column_families(self, ref: TableRef) -> dict[str, str]:
         """Column name -> type family, in table order."""
         rows = self.query(

@@ -125,6 +125,20 @@ class PostgresSession(Session):
             with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error
                 conn.close()
 
+    def schema_columns(self, schema: str) -> dict[str, dict[str, str]]:
+        """pg_catalog instead of information_schema: ~10x faster for hundreds of tables."""
+        rows = self.query(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY c.relname, a.attnum",
+            (schema,),
+        )
+        tables: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows:
+            tables.setdefault(table, {})[column] = self._family(data_type)
+        return tables
+
     def dependents(self, ref: TableRef) -> list[str]:
         rows = self.query(
             "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d "
