@@ -32,8 +32,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="target total rows (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--today", type=date.fromisoformat, default=date(2025, 6, 30))
-    parser.add_argument("--server", default="mysql://root@127.0.0.1:3306/gen_bench",
-                        help="MariaDB URL; its database is replaced (default mysql://root@127.0.0.1:3306/gen_bench)")
+    parser.add_argument(
+        "--server",
+        default="mysql://root@127.0.0.1:3306/gen_bench",
+        help="MariaDB URL; its database is replaced (default mysql://root@127.0.0.1:3306/gen_bench)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
     source = MySQLSource.from_url(args.server)
@@ -55,16 +58,35 @@ def main() -> None:
             cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(source.database)}")
 
     result = {
-        "target_rows": args.rows, "rows": rows, "patients": config.patients, "generate_s": round(generated, 1),
-        "load_s": round(loaded, 1), "rows_per_s": round(rows / (generated + loaded)),
-        "generate_rows_per_s": round(rows / generated), "load_rows_per_s": round(rows / loaded),
-        "peak_rss_mb": round(rss_peak), "rss_after_generate_mb": round(rss_generate),
+        "target_rows": args.rows,
+        "rows": rows,
+        "patients": config.patients,
+        "generate_s": round(generated, 1),
+        "load_s": round(loaded, 1),
+        "rows_per_s": round(rows / (generated + loaded)),
+        "generate_rows_per_s": round(rows / generated),
+        "load_rows_per_s": round(rows / loaded),
+        "peak_rss_mb": round(rss_peak),
+        "rss_after_generate_mb": round(rss_generate),
         "big_tables": {name: sizes[name] for name in BIG_TABLES},
     }
-    table = Table("rows", "patients", "generate s", "load s", "rows/s", "peak RSS MB",
-                  title=f"dental generate -> {source.display}")
-    table.add_row(f"{rows:,}", f"{config.patients:,}", f"{generated:.1f}", f"{loaded:.1f}",
-                  f"{result['rows_per_s']:,}", f"{rss_peak:,.0f}")
+    table = Table(
+        "rows",
+        "patients",
+        "generate s",
+        "load s",
+        "rows/s",
+        "peak RSS MB",
+        title=f"dental generate -> {source.display}",
+    )
+    table.add_row(
+        f"{rows:,}",
+        f"{config.patients:,}",
+        f"{generated:.1f}",
+        f"{loaded:.1f}",
+        f"{result['rows_per_s']:,}",
+        f"{rss_peak:,.0f}",
+    )
     console.print(table)
     sizes_table = Table("table", "rows", title="largest tables")
     for name, count in sorted(sizes.items(), key=lambda kv: -kv[1])[:10]:

@@ -31,6 +31,8 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 class Actions:
     def __init__(self, cur: pymysql.cursors.Cursor, rng: np.random.Generator, day: date) -> None:
         self.cur, self.rng, self.day = cur, rng, day
+        self._key_range: dict[str, tuple] = {}
+        self._upcoming: list[tuple] | None = None
         self.counts: dict[str, dict[str, int]] = defaultdict(
             lambda: {"inserted": 0, "updated": 0, "deleted": 0}
         )
@@ -82,14 +84,16 @@ class Actions:
         return self.cur.fetchone()
 
     def _random_row(self, table: str, key: str, where: str, columns: str) -> tuple | None:
-        """A random row matching `where`, found by probing the key range (no full-table ORDER BY RAND())."""
-        row = self._one(f"SELECT MIN({key}), MAX({key}) FROM {table} WHERE {where}")
-        if not row or row[0] is None:
+        """A random row matching `where`: probe a random point of the primary-key range and walk the
+        key index to the next match (no ORDER BY RAND(), no scan of a big table per action)."""
+        if table not in self._key_range:
+            self._key_range[table] = self._one(f"SELECT MIN({key}), MAX({key}) FROM {table}") or (None, None)
+        low, high = self._key_range[table]
+        if low is None:
             return None
-        pivot = int(self.rng.integers(int(row[0]), int(row[1]) + 1))
-        return self._one(
-            f"SELECT {columns} FROM {table} WHERE {where} AND {key} >= %s ORDER BY {key} LIMIT 1", (pivot,)
-        )
+        pivot = int(self.rng.integers(int(low), int(high) + 1))
+        sql = f"SELECT {columns} FROM {table} WHERE {where} AND {key} >= %s ORDER BY {key} LIMIT 1"
+        return self._one(sql, (pivot,)) or self._one(sql, (low,))
 
     def _log(self, perm: int, pat: int, fkey: int, text: str) -> None:
         self._insert(
@@ -135,12 +139,15 @@ class Actions:
     # -- the day's activity ------------------------------------------------------------------------
     def complete_appointment(self) -> None:
         """The next scheduled appointment happens today: procedures completed, claim, payment, recall."""
-        row = self._one(
-            "SELECT AptNum, PatNum, AptDateTime, ProvNum, ClinicNum, IsHygiene FROM appointment "
-            "WHERE AptStatus = 1 AND AptDateTime >= %s ORDER BY AptDateTime LIMIT 1",
-            (at(self.day, 0),),
-        )
-        if row is None:
+        if self._upcoming is None:  # one scan for the day's (and the next days') appointments
+            self.cur.execute(
+                "SELECT AptNum, PatNum, AptDateTime, ProvNum, ClinicNum, IsHygiene FROM appointment "
+                "WHERE AptStatus = 1 AND AptDateTime >= %s ORDER BY AptDateTime LIMIT 5000",
+                (at(self.day, 0),),
+            )
+            self._upcoming = sorted(self.cur.fetchall(), key=lambda r: r[2], reverse=True)
+        row = self._upcoming.pop() if self._upcoming else None
+        if row is None or self._one("SELECT AptStatus FROM appointment WHERE AptNum = %s", (row[0],)) != (1,):
             return self.book_appointment()
         apt, pat, when, prov, clinic, hygiene = row
         start = at(self.day, when.hour, when.minute)

@@ -8,7 +8,7 @@ produce from MySQL, so the demo and the models' tests need no MySQL server.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import numpy as np
@@ -117,7 +117,7 @@ def generate_practice(config: GeneratorConfig) -> Practice:
     )
     out["statement"] = activity.statements(cash.paysplit, procs, p, rng_for(seed, "statement"))
     out["commlog"] = activity.commlog(v, out["statement"], p, ref, rng_for(seed, "commlog"))
-    out["patient"] = _patients(p, out)
+    out["patient"] = _patients(p, out, seed)
     out["securitylog"] = activity.security_log(_audit_events(out, p), ref, p, rng_for(seed, "securitylog"))
     upgrade = upgrade_time(p.today)
     setup = (p.start - 30) * DAY + 9 * 3600
@@ -130,12 +130,12 @@ def generate_practice(config: GeneratorConfig) -> Practice:
     return Practice(config=config, tables=tables)
 
 
-def _patients(p: Patients, out: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _patients(p: Patients, out: dict[str, pl.DataFrame], seed: int) -> pl.DataFrame:
     """The patient frame with first visits and the family balances on guarantor rows."""
     procs = out["procedurelog"]
     first = procs.filter(pl.col("ProcStatus") == 2).group_by("PatNum").agg(_first=pl.col("ProcDate").min())
     frame = p.frame.join(first, on="PatNum", how="left").sort("PatNum")
-    rng = rng_for(p.today, "firstvisit")
+    rng = rng_for(seed, "firstvisit")
     unknown = pl.Series(rng.random(frame.height) < 0.1) & (
         pl.col("_first") < pl.lit(p.start + 365).cast(pl.Date)
     )
@@ -162,10 +162,8 @@ def _patients(p: Patients, out: dict[str, pl.DataFrame]) -> pl.DataFrame:
 
 
 def _aging_bump(frame: pl.DataFrame, p: Patients) -> pl.DataFrame:
-    """The nightly aging job rewrote every guarantor with a balance at 01:30 today."""
-    night = datetime(1970, 1, 1) + __import__("datetime").timedelta(
-        seconds=int(min(p.cap, (p.last) * DAY + 5400))
-    )
+    """The nightly aging job rewrote every guarantor with a balance at 01:30 on the last day."""
+    night = datetime(1970, 1, 1) + timedelta(seconds=int(min(p.cap, p.last * DAY + 5400)))
     return frame.with_columns(
         DateTStamp=pl.when((pl.col("BalTotal") != 0) & (pl.col("PatNum") == pl.col("Guarantor")))
         .then(pl.lit(night))
