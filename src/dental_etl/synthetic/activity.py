@@ -177,8 +177,8 @@ def security_log(
     users = ref.all_users
     days = np.arange(p.start, p.last + 1)
     days = days[weekday(days) < 5]
-    u, d = np.meshgrid(users, days, indexing="ij")
-    u, d = u.ravel(), d.ravel()
+    grid_u, grid_d = np.meshgrid(users, days, indexing="ij")
+    u, d = grid_u.ravel(), grid_d.ravel()
     on = rng.random(len(u)) < 0.8
     u, d = u[on], d[on]
     login = d.astype(np.int64) * DAY + rng.integers(7 * 3600, 9 * 3600, len(u))

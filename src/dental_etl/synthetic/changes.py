@@ -106,9 +106,7 @@ def _check_generated(cur: pymysql.cursors.Cursor, source: MySQLSource) -> None:
         )
 
 
-def _frame(
-    cur: pymysql.cursors.Cursor, sql: str, params: tuple, schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
+def _frame(cur: pymysql.cursors.Cursor, sql: str, params: tuple, schema: dict) -> pl.DataFrame:
     cur.execute(sql, params)
     return pl.DataFrame(list(cur.fetchall()), schema=schema, orient="row")
 

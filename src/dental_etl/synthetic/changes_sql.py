@@ -83,6 +83,13 @@ class Actions:
         self.cur.execute(sql, params)
         return self.cur.fetchone()
 
+    def _must(self, sql: str, params: tuple = ()) -> tuple:
+        """A query that always returns a row (an aggregate, or a row known to exist)."""
+        row = self._one(sql, params)
+        if row is None:
+            raise LookupError(f"no row for {sql}")
+        return row
+
     def _random_row(self, table: str, key: str, where: str, columns: str) -> tuple | None:
         """A random row matching `where`: probe a random point of the primary-key range and walk the
         key index to the next match (no ORDER BY RAND(), no scan of a big table per action)."""
@@ -234,7 +241,7 @@ class Actions:
             lines.append((int(proc_num), total, est, wo, code, int(prov)))
             parts.append((int(proc_num), round(total - est - wo, 2), int(prov)))
         if lines:
-            sub, plan, _ = cov
+            sub, plan, _ = cov  # type: ignore[misc]
             claim = self._insert(
                 "claim",
                 {
@@ -346,7 +353,7 @@ class Actions:
                 return
             pat = int(row[0])
         info = self._one("SELECT PriProv, SecProv, ClinicNum FROM patient WHERE PatNum = %s", (pat,))
-        prov, hyg, clinic = (int(x) for x in info)
+        prov, hyg, clinic = (int(x) for x in info or (0, 0, 0))
         op = self._one(
             "SELECT OperatoryNum FROM operatory WHERE ClinicNum = %s AND IsHygiene = 1 LIMIT 1", (clinic,)
         )
@@ -450,7 +457,7 @@ class Actions:
             "WHERE ClaimNum = %s AND Status = 0",
             (self.day, self.day, claim),
         )
-        paid = self._one(
+        paid = self._must(
             "SELECT ROUND(COALESCE(SUM(InsPayAmt), 0), 2) FROM claimproc WHERE ClaimNum = %s AND Status = 1",
             (claim,),
         )[0]
@@ -626,7 +633,7 @@ class Actions:
         if row is None:
             return
         split, pay, amount, pat = row
-        kind, splits = self._one(
+        kind, splits = self._must(
             "SELECT p.PayType, COUNT(*) FROM payment p JOIN paysplit s USING (PayNum) WHERE p.PayNum = %s "
             "GROUP BY p.PayType",
             (pay,),

@@ -191,8 +191,9 @@ class Patients:
         pp = self.patplan
         self.primary_sub = np.zeros(n, dtype=np.int64)
         self.second_sub = np.zeros(n, dtype=np.int64)
-        for ordinal, target in ((1, self.primary_sub), (2, self.second_sub)):
-            rows = pp.filter(pl.col("Ordinal") == ordinal)
+        targets: tuple[tuple[int, np.ndarray], ...] = ((1, self.primary_sub), (2, self.second_sub))
+        for position, target in targets:
+            rows = pp.filter(pl.col("Ordinal") == position)
             target[rows["PatNum"].to_numpy() - 1] = rows["InsSubNum"].to_numpy()
         self.plan = plan_of_sub[self.primary_sub]
         self.second_plan = plan_of_sub[self.second_sub]

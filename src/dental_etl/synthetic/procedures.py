@@ -172,7 +172,7 @@ def findings(
     g_day = to_workday(g_exam_day + 7 + rng.gamma(2.0, 9.0, len(groups)).astype(np.int64))
     done = g_day <= np.minimum(p.leave[g_pat], p.last)
     booked = ~done & (g_day >= p.today) & (p.leave[g_pat] > p.last)
-    start = int(visits["_vid"].max()) + 1
+    start = int(visits["_vid"].max()) + 1  # type: ignore[arg-type]
     g_vid = np.arange(start, start + len(groups))
     g_keep = done | booked
     r_visits = _frame(

@@ -125,7 +125,7 @@ def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> p
         _status=np.full(m, SCHEDULED),
     )
     deleted = deleted.filter(pl.col("_day") <= p.last)
-    start = visits["_vid"].max() + 1
+    start = int(visits["_vid"].max()) + 1  # type: ignore[arg-type]
     extra = (
         pl.concat([replaced, deleted])
         .with_row_index("_vid", offset=start)
