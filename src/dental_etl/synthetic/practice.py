@@ -166,7 +166,7 @@ def _aging_bump(frame: pl.DataFrame, p: Patients) -> pl.DataFrame:
     night = datetime(1970, 1, 1) + timedelta(seconds=int(min(p.cap, p.last * DAY + 5400)))
     return frame.with_columns(
         DateTStamp=pl.when((pl.col("BalTotal") != 0) & (pl.col("PatNum") == pl.col("Guarantor")))
-        .then(pl.lit(night))
+        .then(pl.max_horizontal(pl.col("DateTStamp"), pl.lit(night)))
         .otherwise(pl.col("DateTStamp"))
     )
 
