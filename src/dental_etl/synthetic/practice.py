@@ -24,7 +24,7 @@ from dental_etl.synthetic.config import GeneratorConfig
 from dental_etl.synthetic.money import Money
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.pools import Pools
-from dental_etl.synthetic.rand import DAY, rng_for
+from dental_etl.synthetic.rand import DAY, NO_DAY, dates, rng_for
 from dental_etl.synthetic.reference import Reference
 from dental_etl.synthetic.timestamps import stamp, upgrade_time
 
@@ -133,14 +133,13 @@ def generate_practice(config: GeneratorConfig) -> Practice:
 def _patients(p: Patients, out: dict[str, pl.DataFrame], seed: int) -> pl.DataFrame:
     """The patient frame with first visits and the family balances on guarantor rows."""
     procs = out["procedurelog"]
-    first = procs.filter(pl.col("ProcStatus") == 2).group_by("PatNum").agg(_first=pl.col("ProcDate").min())
-    frame = p.frame.join(first, on="PatNum", how="left").sort("PatNum")
+    # the first visit ever, which for established patients predates the history in the database
+    seen = p.has_visits & (p.join <= p.last)
+    first = np.where(seen, p.join, NO_DAY)
     rng = rng_for(seed, "firstvisit")
-    unknown = pl.Series(rng.random(frame.height) < 0.1) & (
-        pl.col("_first") < pl.lit(p.start + 365).cast(pl.Date)
-    )
-    frame = frame.with_columns(
-        DateFirstVisit=pl.when(unknown).then(None).otherwise(pl.col("_first").fill_null(pl.date(1, 1, 1)))
+    unknown = seen & (p.join < p.start) & (rng.random(len(first)) < 0.1)  # lost in an old conversion
+    frame = p.frame.sort("PatNum").with_columns(
+        DateFirstVisit=pl.when(pl.Series(unknown)).then(None).otherwise(dates(first))
     )
     guarantor = frame.select("PatNum", "Guarantor")
     as_of = pl.select(pl.lit(p.today).cast(pl.Date)).item()

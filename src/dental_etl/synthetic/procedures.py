@@ -325,7 +325,7 @@ def membership_fees(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     """Monthly membership fees (repeat charges) on the guarantor of member families, while active."""
     guar = np.flatnonzero(p.member & p.is_guarantor & p.has_visits)
     guar = guar[rng.random(len(guar)) < 0.6]  # the others pay a yearly fee at a visit (not modelled)
-    start = p.join[guar]
+    start = np.maximum(p.join[guar], p.start)
     end = np.minimum(p.leave[guar], p.last)
     months = np.maximum((end - start) // 30, 0)
     parent, m = explode_counts(months)
