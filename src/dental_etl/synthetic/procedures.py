@@ -61,7 +61,13 @@ def _procs(vid, pat, code, status, day, prov, entry, **extra) -> pl.DataFrame:
         }
     )
     data.update(extra)
-    frame = pl.DataFrame({k: np.asarray(v) for k, v in data.items()})
+    text = {"ToothNum", "Surf"}  # object arrays: typed explicitly so empty parts concatenate
+    frame = pl.DataFrame(
+        [
+            pl.Series(k, list(v), dtype=pl.String) if k in text else pl.Series(k, np.asarray(v))
+            for k, v in data.items()
+        ]
+    )
     return frame.with_columns(
         pl.col(c).cast(pl.Int64)
         for c in (
