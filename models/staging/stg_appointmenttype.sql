@@ -17,7 +17,7 @@ SELECT
   r.codestr AS code_str,                                        -- appointmenttype.CodeStr; references procedurecode.ProcCode
   r.codestrrequired AS code_str_required,                       -- appointmenttype.CodeStrRequired; references procedurecode.ProcCode
   r.requiredproccodesneeded AS required_proc_codes_needed,      -- appointmenttype.RequiredProcCodesNeeded code: 0 None, 1 AtLeastOne, 2 All
-  CASE r.requiredproccodesneeded WHEN 0 THEN 'None' WHEN 1 THEN 'AtLeastOne' WHEN 2 THEN 'All' END AS required_proc_codes_needed_label, -- appointmenttype.RequiredProcCodesNeeded decoded to OpenDental's label
+  CASE r.requiredproccodesneeded WHEN 0 THEN 'None' WHEN 1 THEN 'AtLeastOne' WHEN 2 THEN 'All' END AS required_proc_codes_needed_label, -- appointmenttype.RequiredProcCodesNeeded decoded to OpenDental's name
   r.blockouttypes AS blockout_types_def_id,                     -- appointmenttype.BlockoutTypes: a definition.DefNum of category BlockoutTypes; 0 = none
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

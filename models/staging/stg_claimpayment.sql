@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_payment_id),
   grain claim_payment_id,
   audits (primary_key(column := claim_payment_id)),
-  description 'OpenDental claimpayment: one row per ClaimPaymentNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental claimpayment: one row per ClaimPaymentNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT

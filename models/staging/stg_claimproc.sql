@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_procedure_id),
   grain claim_procedure_id,
   audits (primary_key(column := claim_procedure_id)),
-  description 'OpenDental claimproc: one row per ClaimProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental claimproc: one row per ClaimProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT
@@ -17,7 +17,7 @@ SELECT
   r.inspayest AS ins_pay_est,                                   -- claimproc.InsPayEst
   r.dedapplied AS ded_applied,                                  -- claimproc.DedApplied
   r.status AS status,                                           -- claimproc.Status code: 0 NotReceived, 1 Received, 2 Preauth, 3 Adjustment, 4 Supplemental, 5 CapClaim, 6 Estimate, 7 CapComplete, 8 CapEstimate, 9 InsHist
-  CASE r.status WHEN 0 THEN 'NotReceived' WHEN 1 THEN 'Received' WHEN 2 THEN 'Preauth' WHEN 3 THEN 'Adjustment' WHEN 4 THEN 'Supplemental' WHEN 5 THEN 'CapClaim' WHEN 6 THEN 'Estimate' WHEN 7 THEN 'CapComplete' WHEN 8 THEN 'CapEstimate' WHEN 9 THEN 'InsHist' END AS status_label, -- claimproc.Status decoded to OpenDental's label
+  CASE r.status WHEN 0 THEN 'NotReceived' WHEN 1 THEN 'Received' WHEN 2 THEN 'Preauth' WHEN 3 THEN 'Adjustment' WHEN 4 THEN 'Supplemental' WHEN 5 THEN 'CapClaim' WHEN 6 THEN 'Estimate' WHEN 7 THEN 'CapComplete' WHEN 8 THEN 'CapEstimate' WHEN 9 THEN 'InsHist' END AS status_label, -- claimproc.Status decoded to OpenDental's name
   r.inspayamt AS ins_pay_amt,                                   -- claimproc.InsPayAmt
   r.remarks AS remarks,                                         -- claimproc.Remarks
   r.claimpaymentnum AS claim_payment_id,                        -- claimproc.ClaimPaymentNum; references claimpayment.ClaimPaymentNum

@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key fee_id),
   grain fee_id,
   audits (primary_key(column := fee_id)),
-  description 'OpenDental fee: one row per FeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental fee: one row per FeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT

@@ -11,7 +11,7 @@ SELECT
   r.feeschednum AS fee_schedule_id,                             -- feesched.FeeSchedNum
   r.description AS description,                                 -- feesched.Description
   r.feeschedtype AS fee_sched_type,                             -- feesched.FeeSchedType code: 0 Normal, 1 CoPay, 2 OutNetwork, 3 FixedBenefit, 4 ManualBlueBook
-  CASE r.feeschedtype WHEN 0 THEN 'Normal' WHEN 1 THEN 'CoPay' WHEN 2 THEN 'OutNetwork' WHEN 3 THEN 'FixedBenefit' WHEN 4 THEN 'ManualBlueBook' END AS fee_sched_type_label, -- feesched.FeeSchedType decoded to OpenDental's label
+  CASE r.feeschedtype WHEN 0 THEN 'Normal' WHEN 1 THEN 'CoPay' WHEN 2 THEN 'OutNetwork' WHEN 3 THEN 'FixedBenefit' WHEN 4 THEN 'ManualBlueBook' END AS fee_sched_type_label, -- feesched.FeeSchedType decoded to OpenDental's name
   r.itemorder AS item_order,                                    -- feesched.ItemOrder
   r.ishidden <> 0 AS is_hidden,                                 -- feesched.IsHidden (boolean)
   r.isglobal <> 0 AS is_global,                                 -- feesched.IsGlobal (boolean)

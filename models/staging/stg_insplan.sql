@@ -13,7 +13,7 @@ SELECT
   r.groupnum AS group_num,                                      -- insplan.GroupNum
   r.feesched AS fee_sched_id,                                   -- insplan.FeeSched; references feesched.FeeSchedNum
   r.plantype AS plan_type,                                      -- insplan.PlanType code:  Category percentage (default), p PPO percentage, f Flat copay, c Capitation
-  CASE r.plantype WHEN '' THEN 'Category percentage (default)' WHEN 'p' THEN 'PPO percentage' WHEN 'f' THEN 'Flat copay' WHEN 'c' THEN 'Capitation' END AS plan_type_label, -- insplan.PlanType decoded to OpenDental's label
+  CASE r.plantype WHEN '' THEN 'Category percentage (default)' WHEN 'p' THEN 'PPO percentage' WHEN 'f' THEN 'Flat copay' WHEN 'c' THEN 'Capitation' END AS plan_type_label, -- insplan.PlanType decoded to OpenDental's name
   r.claimformnum AS claim_form_id,                              -- insplan.ClaimFormNum; references claimform.ClaimFormNum
   r.usealtcode <> 0 AS use_alt_code,                            -- insplan.UseAltCode (boolean)
   r.claimsuseucr <> 0 AS claims_use_ucr,                        -- insplan.ClaimsUseUCR (boolean)
@@ -32,34 +32,34 @@ SELECT
   r.monthrenew AS month_renew,                                  -- insplan.MonthRenew
   r.filingcodesubtype AS filing_code_subtype_id,                -- insplan.FilingCodeSubtype; references insfilingcodesubtype.InsFilingCodeSubtypeNum
   r.canadianplanflag AS canadian_plan_flag,                     -- insplan.CanadianPlanFlag code:  None, A Newfoundland MCP, V Veteran's Affairs, N NIHB
-  CASE r.canadianplanflag WHEN '' THEN 'None' WHEN 'A' THEN 'Newfoundland MCP' WHEN 'V' THEN 'Veteran''s Affairs' WHEN 'N' THEN 'NIHB' END AS canadian_plan_flag_label, -- insplan.CanadianPlanFlag decoded to OpenDental's label
+  CASE r.canadianplanflag WHEN '' THEN 'None' WHEN 'A' THEN 'Newfoundland MCP' WHEN 'V' THEN 'Veteran''s Affairs' WHEN 'N' THEN 'NIHB' END AS canadian_plan_flag_label, -- insplan.CanadianPlanFlag decoded to OpenDental's name
   r.canadiandiagnosticcode AS canadian_diagnostic_code,         -- insplan.CanadianDiagnosticCode
   r.canadianinstitutioncode AS canadian_institution_code,       -- insplan.CanadianInstitutionCode
   r.rxbin AS rx_bin,                                            -- insplan.RxBIN
   r.cobrule AS cob_rule,                                        -- insplan.CobRule code: 0 Basic, 1 Standard, 2 CarveOut, 3 SecondaryMedicaid
-  CASE r.cobrule WHEN 0 THEN 'Basic' WHEN 1 THEN 'Standard' WHEN 2 THEN 'CarveOut' WHEN 3 THEN 'SecondaryMedicaid' END AS cob_rule_label, -- insplan.CobRule decoded to OpenDental's label
+  CASE r.cobrule WHEN 0 THEN 'Basic' WHEN 1 THEN 'Standard' WHEN 2 THEN 'CarveOut' WHEN 3 THEN 'SecondaryMedicaid' END AS cob_rule_label, -- insplan.CobRule decoded to OpenDental's name
   r.sopcode AS sop_code,                                        -- insplan.SopCode; references sop.SopCode
   r.secusernumentry AS entry_user_id,                           -- insplan.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- insplan.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- insplan.SecDateTEdit
   r.hidefromverifylist <> 0 AS hide_from_verify_list,           -- insplan.HideFromVerifyList (boolean)
   r.orthotype AS ortho_type,                                    -- insplan.OrthoType code: 0 InitialClaimOnly, 1 InitialPlusVisit, 2 InitialPlusPeriodic
-  CASE r.orthotype WHEN 0 THEN 'InitialClaimOnly' WHEN 1 THEN 'InitialPlusVisit' WHEN 2 THEN 'InitialPlusPeriodic' END AS ortho_type_label, -- insplan.OrthoType decoded to OpenDental's label
+  CASE r.orthotype WHEN 0 THEN 'InitialClaimOnly' WHEN 1 THEN 'InitialPlusVisit' WHEN 2 THEN 'InitialPlusPeriodic' END AS ortho_type_label, -- insplan.OrthoType decoded to OpenDental's name
   r.orthoautoprocfreq AS ortho_auto_proc_freq,                  -- insplan.OrthoAutoProcFreq code: 0 Monthly, 1 Quarterly, 2 SemiAnnual, 3 Annual
-  CASE r.orthoautoprocfreq WHEN 0 THEN 'Monthly' WHEN 1 THEN 'Quarterly' WHEN 2 THEN 'SemiAnnual' WHEN 3 THEN 'Annual' END AS ortho_auto_proc_freq_label, -- insplan.OrthoAutoProcFreq decoded to OpenDental's label
+  CASE r.orthoautoprocfreq WHEN 0 THEN 'Monthly' WHEN 1 THEN 'Quarterly' WHEN 2 THEN 'SemiAnnual' WHEN 3 THEN 'Annual' END AS ortho_auto_proc_freq_label, -- insplan.OrthoAutoProcFreq decoded to OpenDental's name
   r.orthoautoproccodenumoverride AS ortho_auto_procedure_code_id, -- insplan.OrthoAutoProcCodeNumOverride; references procedurecode.CodeNum
   r.orthoautofeebilled AS ortho_auto_fee_billed,                -- insplan.OrthoAutoFeeBilled
   r.orthoautoclaimdayswait AS ortho_auto_claim_days_wait,       -- insplan.OrthoAutoClaimDaysWait
   r.billingtype AS billing_type_def_id,                         -- insplan.BillingType: a definition.DefNum of category BillingTypes; 0 = none
   r.haspposubstwriteoffs <> 0 AS has_ppo_subst_writeoffs,       -- insplan.HasPpoSubstWriteoffs (boolean)
   r.exclusionfeerule AS exclusion_fee_rule,                     -- insplan.ExclusionFeeRule code: 0 PracticeDefault, 1 DoNothing, 2 UseUcrFee
-  CASE r.exclusionfeerule WHEN 0 THEN 'PracticeDefault' WHEN 1 THEN 'DoNothing' WHEN 2 THEN 'UseUcrFee' END AS exclusion_fee_rule_label, -- insplan.ExclusionFeeRule decoded to OpenDental's label
+  CASE r.exclusionfeerule WHEN 0 THEN 'PracticeDefault' WHEN 1 THEN 'DoNothing' WHEN 2 THEN 'UseUcrFee' END AS exclusion_fee_rule_label, -- insplan.ExclusionFeeRule decoded to OpenDental's name
   r.manualfeeschednum AS manual_fee_sched_id,                   -- insplan.ManualFeeSchedNum; references feesched.FeeSchedNum
   r.isbluebookenabled <> 0 AS is_blue_book_enabled,             -- insplan.IsBlueBookEnabled (boolean)
   r.insplanszerowriteoffsonannualmaxoverride AS ins_plans_zero_write_offs_on_annual_max_override, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride code: 0 Unknown, 1 Yes, 2 No
-  CASE r.insplanszerowriteoffsonannualmaxoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_annual_max_override_label, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride decoded to OpenDental's label
+  CASE r.insplanszerowriteoffsonannualmaxoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_annual_max_override_label, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride decoded to OpenDental's name
   r.insplanszerowriteoffsonfreqoragingoverride AS ins_plans_zero_write_offs_on_freq_or_aging_override, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride code: 0 Unknown, 1 Yes, 2 No
-  CASE r.insplanszerowriteoffsonfreqoragingoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_freq_or_aging_override_label, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride decoded to OpenDental's label
+  CASE r.insplanszerowriteoffsonfreqoragingoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_freq_or_aging_override_label, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride decoded to OpenDental's name
   r.pervisitpatamount AS per_visit_pat_amount,                  -- insplan.PerVisitPatAmount
   r.pervisitinsamount AS per_visit_ins_amount,                  -- insplan.PerVisitInsAmount
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row

@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key ins_sub_id),
   grain ins_sub_id,
   audits (primary_key(column := ins_sub_id)),
-  description 'OpenDental inssub: one row per InsSubNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental inssub: one row per InsSubNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT

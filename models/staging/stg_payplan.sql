@@ -17,7 +17,7 @@ SELECT
   r.completedamt AS completed_amt,                              -- payplan.CompletedAmt
   r.inssubnum AS ins_sub_id,                                    -- payplan.InsSubNum; references inssub.InsSubNum
   r.payschedule AS pay_schedule,                                -- payplan.PaySchedule code: 0 Monthly, 1 MonthlyDayOfWeek, 2 Weekly, 3 BiWeekly, 4 Quarterly
-  CASE r.payschedule WHEN 0 THEN 'Monthly' WHEN 1 THEN 'MonthlyDayOfWeek' WHEN 2 THEN 'Weekly' WHEN 3 THEN 'BiWeekly' WHEN 4 THEN 'Quarterly' END AS pay_schedule_label, -- payplan.PaySchedule decoded to OpenDental's label
+  CASE r.payschedule WHEN 0 THEN 'Monthly' WHEN 1 THEN 'MonthlyDayOfWeek' WHEN 2 THEN 'Weekly' WHEN 3 THEN 'BiWeekly' WHEN 4 THEN 'Quarterly' END AS pay_schedule_label, -- payplan.PaySchedule decoded to OpenDental's name
   r.numberofpayments AS number_of_payments,                     -- payplan.NumberOfPayments
   r.payamt AS pay_amt,                                          -- payplan.PayAmt
   r.downpayment AS down_payment,                                -- payplan.DownPayment
@@ -26,12 +26,12 @@ SELECT
   r.plancategory AS plan_category_def_id,                       -- payplan.PlanCategory: a definition.DefNum of category PayPlanCategories; 0 = none
   r.isdynamic <> 0 AS is_dynamic,                               -- payplan.IsDynamic (boolean)
   r.chargefrequency AS charge_frequency,                        -- payplan.ChargeFrequency code: 0 Weekly, 1 EveryOtherWeek, 2 OrdinalWeekday, 3 Monthly, 4 Quarterly
-  CASE r.chargefrequency WHEN 0 THEN 'Weekly' WHEN 1 THEN 'EveryOtherWeek' WHEN 2 THEN 'OrdinalWeekday' WHEN 3 THEN 'Monthly' WHEN 4 THEN 'Quarterly' END AS charge_frequency_label, -- payplan.ChargeFrequency decoded to OpenDental's label
+  CASE r.chargefrequency WHEN 0 THEN 'Weekly' WHEN 1 THEN 'EveryOtherWeek' WHEN 2 THEN 'OrdinalWeekday' WHEN 3 THEN 'Monthly' WHEN 4 THEN 'Quarterly' END AS charge_frequency_label, -- payplan.ChargeFrequency decoded to OpenDental's name
   NULLIF(r.datepayplanstart, DATE '0001-01-01') AS date_pay_plan_start, -- payplan.DatePayPlanStart; 0001-01-01 (none) -> NULL
   r.islocked <> 0 AS is_locked,                                 -- payplan.IsLocked (boolean)
   NULLIF(r.dateintereststart, DATE '0001-01-01') AS date_interest_start, -- payplan.DateInterestStart; 0001-01-01 (none) -> NULL
   r.dynamicpayplantpoption AS dynamic_pay_plan_tp_option,       -- payplan.DynamicPayPlanTPOption code: 0 None, 1 AwaitComplete, 2 TreatAsComplete
-  CASE r.dynamicpayplantpoption WHEN 0 THEN 'None' WHEN 1 THEN 'AwaitComplete' WHEN 2 THEN 'TreatAsComplete' END AS dynamic_pay_plan_tp_option_label, -- payplan.DynamicPayPlanTPOption decoded to OpenDental's label
+  CASE r.dynamicpayplantpoption WHEN 0 THEN 'None' WHEN 1 THEN 'AwaitComplete' WHEN 2 THEN 'TreatAsComplete' END AS dynamic_pay_plan_tp_option_label, -- payplan.DynamicPayPlanTPOption decoded to OpenDental's name
   r.mobileappdevicenum AS mobileappdevice_id,                   -- payplan.MobileAppDeviceNum; references mobileappdevice.MobileAppDeviceNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

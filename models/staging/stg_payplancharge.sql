@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key payment_plan_charge_id),
   grain payment_plan_charge_id,
   audits (primary_key(column := payment_plan_charge_id)),
-  description 'OpenDental payplancharge: one row per PayPlanChargeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental payplancharge: one row per PayPlanChargeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT
@@ -18,14 +18,14 @@ SELECT
   r.provnum AS provider_id,                                     -- payplancharge.ProvNum; references provider.ProvNum
   r.clinicnum AS clinic_id,                                     -- payplancharge.ClinicNum; references clinic.ClinicNum
   r.chargetype AS charge_type,                                  -- payplancharge.ChargeType code: 0 Debit, 1 Credit
-  CASE r.chargetype WHEN 0 THEN 'Debit' WHEN 1 THEN 'Credit' END AS charge_type_label, -- payplancharge.ChargeType decoded to OpenDental's label
+  CASE r.chargetype WHEN 0 THEN 'Debit' WHEN 1 THEN 'Credit' END AS charge_type_label, -- payplancharge.ChargeType decoded to OpenDental's name
   r.procnum AS procedure_id,                                    -- payplancharge.ProcNum; references procedurelog.ProcNum
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- payplancharge.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- payplancharge.SecDateTEdit
   r.statementnum AS statement_id,                               -- payplancharge.StatementNum; references statement.StatementNum
   r.fkey AS fkey,                                               -- payplancharge.FKey
   r.linktype AS link_type,                                      -- payplancharge.LinkType code: 0 None, 1 Adjustment, 2 Procedure, 3 OrthoCase
-  CASE r.linktype WHEN 0 THEN 'None' WHEN 1 THEN 'Adjustment' WHEN 2 THEN 'Procedure' WHEN 3 THEN 'OrthoCase' END AS link_type_label, -- payplancharge.LinkType decoded to OpenDental's label
+  CASE r.linktype WHEN 0 THEN 'None' WHEN 1 THEN 'Adjustment' WHEN 2 THEN 'Procedure' WHEN 3 THEN 'OrthoCase' END AS link_type_label, -- payplancharge.LinkType decoded to OpenDental's name
   r.isoffset <> 0 AS is_offset,                                 -- payplancharge.IsOffset (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -15,7 +15,7 @@ SELECT
   r.proctime AS proc_time,                                      -- procedurecode.ProcTime
   r.proccat AS proc_cat_def_id,                                 -- procedurecode.ProcCat: a definition.DefNum of category ProcCodeCats; 0 = none
   r.treatarea AS treat_area,                                    -- procedurecode.TreatArea code: 0 None, 1 Surf, 2 Tooth, 3 Mouth, 4 Quad, 5 Sextant, 6 Arch, 7 ToothRange
-  CASE r.treatarea WHEN 0 THEN 'None' WHEN 1 THEN 'Surf' WHEN 2 THEN 'Tooth' WHEN 3 THEN 'Mouth' WHEN 4 THEN 'Quad' WHEN 5 THEN 'Sextant' WHEN 6 THEN 'Arch' WHEN 7 THEN 'ToothRange' END AS treat_area_label, -- procedurecode.TreatArea decoded to OpenDental's label
+  CASE r.treatarea WHEN 0 THEN 'None' WHEN 1 THEN 'Surf' WHEN 2 THEN 'Tooth' WHEN 3 THEN 'Mouth' WHEN 4 THEN 'Quad' WHEN 5 THEN 'Sextant' WHEN 6 THEN 'Arch' WHEN 7 THEN 'ToothRange' END AS treat_area_label, -- procedurecode.TreatArea decoded to OpenDental's name
   r.nobillins <> 0 AS no_bill_ins,                              -- procedurecode.NoBillIns (boolean)
   r.isprosth <> 0 AS is_prosth,                                 -- procedurecode.IsProsth (boolean)
   r.ishygiene <> 0 AS is_hygiene,                               -- procedurecode.IsHygiene (boolean)
@@ -23,7 +23,7 @@ SELECT
   r.medicalcode AS medical_code,                                -- procedurecode.MedicalCode; references procedurecode.ProcCode
   r.istaxed <> 0 AS is_taxed,                                   -- procedurecode.IsTaxed (boolean)
   r.painttype AS paint_type,                                    -- procedurecode.PaintType code: 0 None, 1 Extraction, 2 Implant, 3 RCT, 4 PostBU, 5 FillingDark, 6 FillingLight, 7 CrownDark, 8 CrownLight, 9 BridgeDark, 10 BridgeLight, 11 DentureDark, 12 DentureLight, 13 Sealant, 14 Veneer, 15 Text, 16 RetainedRoot, 17 SpaceMaintainer
-  CASE r.painttype WHEN 0 THEN 'None' WHEN 1 THEN 'Extraction' WHEN 2 THEN 'Implant' WHEN 3 THEN 'RCT' WHEN 4 THEN 'PostBU' WHEN 5 THEN 'FillingDark' WHEN 6 THEN 'FillingLight' WHEN 7 THEN 'CrownDark' WHEN 8 THEN 'CrownLight' WHEN 9 THEN 'BridgeDark' WHEN 10 THEN 'BridgeLight' WHEN 11 THEN 'DentureDark' WHEN 12 THEN 'DentureLight' WHEN 13 THEN 'Sealant' WHEN 14 THEN 'Veneer' WHEN 15 THEN 'Text' WHEN 16 THEN 'RetainedRoot' WHEN 17 THEN 'SpaceMaintainer' END AS paint_type_label, -- procedurecode.PaintType decoded to OpenDental's label
+  CASE r.painttype WHEN 0 THEN 'None' WHEN 1 THEN 'Extraction' WHEN 2 THEN 'Implant' WHEN 3 THEN 'RCT' WHEN 4 THEN 'PostBU' WHEN 5 THEN 'FillingDark' WHEN 6 THEN 'FillingLight' WHEN 7 THEN 'CrownDark' WHEN 8 THEN 'CrownLight' WHEN 9 THEN 'BridgeDark' WHEN 10 THEN 'BridgeLight' WHEN 11 THEN 'DentureDark' WHEN 12 THEN 'DentureLight' WHEN 13 THEN 'Sealant' WHEN 14 THEN 'Veneer' WHEN 15 THEN 'Text' WHEN 16 THEN 'RetainedRoot' WHEN 17 THEN 'SpaceMaintainer' END AS paint_type_label, -- procedurecode.PaintType decoded to OpenDental's name
   r.graphiccolor AS graphic_color,                              -- procedurecode.GraphicColor
   r.laymanterm AS layman_term,                                  -- procedurecode.LaymanTerm
   r.iscanadianlab <> 0 AS is_canadian_lab,                      -- procedurecode.IsCanadianLab (boolean)
@@ -31,7 +31,7 @@ SELECT
   r.baseunits AS base_units,                                    -- procedurecode.BaseUnits
   r.substitutioncode AS substitution_code,                      -- procedurecode.SubstitutionCode; references procedurecode.ProcCode
   r.substonlyif AS subst_only_if,                               -- procedurecode.SubstOnlyIf code: 0 Always, 1 Molar, 2 SecondMolar, 3 Never, 4 Posterior
-  CASE r.substonlyif WHEN 0 THEN 'Always' WHEN 1 THEN 'Molar' WHEN 2 THEN 'SecondMolar' WHEN 3 THEN 'Never' WHEN 4 THEN 'Posterior' END AS subst_only_if_label, -- procedurecode.SubstOnlyIf decoded to OpenDental's label
+  CASE r.substonlyif WHEN 0 THEN 'Always' WHEN 1 THEN 'Molar' WHEN 2 THEN 'SecondMolar' WHEN 3 THEN 'Never' WHEN 4 THEN 'Posterior' END AS subst_only_if_label, -- procedurecode.SubstOnlyIf decoded to OpenDental's name
   r.datetstamp AS updated_at,                                   -- procedurecode.DateTStamp
   r.drugndc AS drug_ndc,                                        -- procedurecode.DrugNDC
   r.revenuecodedefault AS revenue_code_default,                 -- procedurecode.RevenueCodeDefault
@@ -39,7 +39,7 @@ SELECT
   r.canadatimeunits AS canada_time_units,                       -- procedurecode.CanadaTimeUnits
   r.isradiology <> 0 AS is_radiology,                           -- procedurecode.IsRadiology (boolean)
   r.bypassgloballock AS bypass_global_lock,                     -- procedurecode.BypassGlobalLock code: 0 NeverBypass, 1 BypassIfZero, 2 BypassAlways
-  CASE r.bypassgloballock WHEN 0 THEN 'NeverBypass' WHEN 1 THEN 'BypassIfZero' WHEN 2 THEN 'BypassAlways' END AS bypass_global_lock_label, -- procedurecode.BypassGlobalLock decoded to OpenDental's label
+  CASE r.bypassgloballock WHEN 0 THEN 'NeverBypass' WHEN 1 THEN 'BypassIfZero' WHEN 2 THEN 'BypassAlways' END AS bypass_global_lock_label, -- procedurecode.BypassGlobalLock decoded to OpenDental's name
   r.taxcode AS tax_code,                                        -- procedurecode.TaxCode
   r.painttext AS paint_text,                                    -- procedurecode.PaintText
   r.areaalsotoothrange <> 0 AS area_also_tooth_range,           -- procedurecode.AreaAlsoToothRange (boolean)

@@ -4,7 +4,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key proc_tp_id),
   grain proc_tp_id,
   audits (primary_key(column := proc_tp_id)),
-  description 'OpenDental proctp: one row per ProcTPNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw are deleted here.'
+  description 'OpenDental proctp: one row per ProcTPNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
 );
 
 SELECT

@@ -39,10 +39,10 @@ SELECT
   r.provnumbillingoverride AS billing_override_provider_id,     -- provider.ProvNumBillingOverride; references provider.ProvNum
   r.customid AS custom_id,                                      -- provider.CustomID
   r.provstatus AS prov_status,                                  -- provider.ProvStatus code: 0 Active, 1 Deleted
-  CASE r.provstatus WHEN 0 THEN 'Active' WHEN 1 THEN 'Deleted' END AS prov_status_label, -- provider.ProvStatus decoded to OpenDental's label
+  CASE r.provstatus WHEN 0 THEN 'Active' WHEN 1 THEN 'Deleted' END AS prov_status_label, -- provider.ProvStatus decoded to OpenDental's name
   r.ishiddenreport <> 0 AS is_hidden_report,                    -- provider.IsHiddenReport (boolean)
   r.iserxenabled AS is_erx_enabled,                             -- provider.IsErxEnabled code: 0 Disabled, 1 Enabled, 2 EnabledWithLegacy
-  CASE r.iserxenabled WHEN 0 THEN 'Disabled' WHEN 1 THEN 'Enabled' WHEN 2 THEN 'EnabledWithLegacy' END AS is_erx_enabled_label, -- provider.IsErxEnabled decoded to OpenDental's label
+  CASE r.iserxenabled WHEN 0 THEN 'Disabled' WHEN 1 THEN 'Enabled' WHEN 2 THEN 'EnabledWithLegacy' END AS is_erx_enabled_label, -- provider.IsErxEnabled decoded to OpenDental's name
   NULLIF(r.birthdate, DATE '0001-01-01') AS birthdate,          -- provider.Birthdate; 0001-01-01 (none) -> NULL
   r.schednote AS sched_note,                                    -- provider.SchedNote
   r.webscheddescript AS web_sched_descript,                     -- provider.WebSchedDescript

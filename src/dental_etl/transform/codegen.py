@@ -215,7 +215,8 @@ def staging_model(table: Table) -> str:
         )
         lines.append("")
         vanished = f"NOT EXISTS (SELECT 1 FROM {source} AS r WHERE r.{raw_pk} = {key})"
-        lines += ["@IF(", "  @runtime_stage = 'evaluating',", f"  DELETE FROM @this_model WHERE {vanished}", ");"]
+        lines += ["@IF(", "  @runtime_stage = 'evaluating',"]
+        lines += [f"  DELETE FROM @this_model WHERE {vanished}", ");"]
     return "\n".join(lines) + "\n"
 
 
