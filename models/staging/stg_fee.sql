@@ -11,7 +11,7 @@ SELECT
   r.feenum AS fee_id,                                          -- fee.FeeNum
   r.amount AS amount,                                          -- fee.Amount; -1 = clinic/provider fee intentionally blank (do not fall back to default fee)
   r.oldcode AS old_code,                                       -- fee.OldCode
-  r.feesched AS fee_sched_id,                                  -- fee.FeeSched; references feesched.FeeSchedNum
+  r.feesched AS fee_schedule_id,                               -- fee.FeeSched; references feesched.FeeSchedNum
   r.codenum AS procedure_code_id,                              -- fee.CodeNum; references procedurecode.CodeNum
   r.clinicnum AS clinic_id,                                    -- fee.ClinicNum; references clinic.ClinicNum
   r.provnum AS provider_id,                                    -- fee.ProvNum; references provider.ProvNum

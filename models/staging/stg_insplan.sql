@@ -11,7 +11,7 @@ SELECT
   r.plannum AS plan_id,                                         -- insplan.PlanNum
   r.groupname AS group_name,                                    -- insplan.GroupName
   r.groupnum AS group_num,                                      -- insplan.GroupNum
-  r.feesched AS fee_sched_id,                                   -- insplan.FeeSched; references feesched.FeeSchedNum
+  r.feesched AS fee_schedule_id,                                -- insplan.FeeSched; references feesched.FeeSchedNum
   r.plantype AS plan_type,                                      -- insplan.PlanType code:  Category percentage (default), p PPO percentage, f Flat copay, c Capitation
   CASE r.plantype WHEN '' THEN 'Category percentage (default)' WHEN 'p' THEN 'PPO percentage' WHEN 'f' THEN 'Flat copay' WHEN 'c' THEN 'Capitation' END AS plan_type_label, -- insplan.PlanType decoded to OpenDental's name
   r.claimformnum AS claim_form_id,                              -- insplan.ClaimFormNum; references claimform.ClaimFormNum

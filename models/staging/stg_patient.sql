@@ -35,7 +35,7 @@ SELECT
   r.estbalance AS est_balance,                                  -- patient.EstBalance
   r.priprov AS primary_provider_id,                             -- patient.PriProv; references provider.ProvNum
   r.secprov AS secondary_provider_id,                           -- patient.SecProv; references provider.ProvNum
-  r.feesched AS fee_sched_id,                                   -- patient.FeeSched; references feesched.FeeSchedNum
+  r.feesched AS fee_schedule_id,                                -- patient.FeeSched; references feesched.FeeSchedNum
   r.billingtype AS billing_type_def_id,                         -- patient.BillingType: a definition.DefNum of category BillingTypes; 0 = none
   r.imagefolder AS image_folder,                                -- patient.ImageFolder
   r.medurgnote AS med_urg_note,                                 -- patient.MedUrgNote
@@ -52,7 +52,7 @@ SELECT
   r.insest AS ins_est,                                          -- patient.InsEst
   r.baltotal AS bal_total,                                      -- patient.BalTotal
   r.employernum AS employer_id,                                 -- patient.EmployerNum; references employer.EmployerNum
-  r.county AS county,                                           -- patient.County; references county.CountyName
+  r.county AS county_id,                                        -- patient.County; references county.CountyName
   r.gradelevel AS grade_level,                                  -- patient.GradeLevel code: 0 Unknown, 1 First, 2 Second, 3 Third, 4 Fourth, 5 Fifth, 6 Sixth, 7 Seventh, 8 Eighth, 9 Ninth, 10 Tenth, 11 Eleventh, 12 Twelfth, 13 PrenatalWIC, 14 PreK, 15 Kindergarten, 16 Other
   CASE r.gradelevel WHEN 0 THEN 'Unknown' WHEN 1 THEN 'First' WHEN 2 THEN 'Second' WHEN 3 THEN 'Third' WHEN 4 THEN 'Fourth' WHEN 5 THEN 'Fifth' WHEN 6 THEN 'Sixth' WHEN 7 THEN 'Seventh' WHEN 8 THEN 'Eighth' WHEN 9 THEN 'Ninth' WHEN 10 THEN 'Tenth' WHEN 11 THEN 'Eleventh' WHEN 12 THEN 'Twelfth' WHEN 13 THEN 'PrenatalWIC' WHEN 14 THEN 'PreK' WHEN 15 THEN 'Kindergarten' WHEN 16 THEN 'Other' END AS grade_level_label, -- patient.GradeLevel decoded to OpenDental's name
   r.urgency AS urgency,                                         -- patient.Urgency code: 0 Unknown, 1 NoProblems, 2 NeedsCare, 3 Urgent

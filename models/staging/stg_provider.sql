@@ -15,7 +15,7 @@ SELECT
   r.fname AS first_name,                                        -- provider.FName
   r.mi AS mi,                                                   -- provider.MI
   r.suffix AS suffix,                                           -- provider.Suffix
-  r.feesched AS fee_sched_id,                                   -- provider.FeeSched; references feesched.FeeSchedNum
+  r.feesched AS fee_schedule_id,                                -- provider.FeeSched; references feesched.FeeSchedNum
   r.specialty AS specialty_def_id,                              -- provider.Specialty: a definition.DefNum of category ProviderSpecialties; 0 = none
   r.issecondary <> 0 AS is_secondary,                           -- provider.IsSecondary (boolean)
   r.provcolor AS prov_color,                                    -- provider.ProvColor

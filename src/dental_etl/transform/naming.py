@@ -3,8 +3,8 @@
 Rules, in order (the first that applies wins):
 1. an explicit override (`OVERRIDES`, by `table.Column` or by `Column` for every table);
 2. the table's primary key -> `<entity>_id` (`procedurelog.ProcNum` -> `procedure_id`);
-3. a foreign key spelled like the target's primary key -> the target's `<entity>_id`
-   (`appointment.PatNum` -> `patient_id`, `procedurelog.CodeNum` -> `procedure_code_id`);
+3. a foreign key spelled like the target's primary key or named after the target table -> the
+   target's `<entity>_id` (`appointment.PatNum` -> `patient_id`, `patient.FeeSched` -> `fee_schedule_id`);
 4. a `definition` reference -> `<snake>_def_id` (`payment.PayType` -> `pay_type_def_id`), so a reader
    sees at once that the value is a DefNum to look up by category, never a code;
 5. any other foreign key -> `<snake without Num>_id` (`patient.Guarantor` -> `guarantor_id`);
@@ -136,7 +136,9 @@ def staging_name(table: Table, col: Column) -> str:
         return f"{entity(table.name)}_id"
     if col.fk and "." in col.fk:
         target_table, target_col = col.fk.split(".", 1)
-        if target_col == col.name and col.name.endswith("Num") and target_table != table.name:
+        same_key = target_col == col.name and col.name.endswith("Num")
+        named_after_table = re.sub(r"num$", "", col.name.lower()) == target_table
+        if (same_key or named_after_table) and target_table != table.name:
             return f"{entity(target_table)}_id"
     if col.def_category:
         return f"{snake(col.name)}_def_id"
