@@ -16,7 +16,7 @@ SELECT
   p.proc_status, -- ProcStatus now: 1 TP, 2 C, 8 TPi
   p.production_amount AS diagnosed_amount, -- fee x units of the planned procedure
   p.is_complete, -- done (ProcStatus C)
-  p.proc_status = 1 AND a.apt_status = 1 AS is_scheduled, -- still planned and on a scheduled appointment
+  p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE) AS is_scheduled, -- still planned and on a scheduled appointment
   p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) AS is_accepted, -- accepted = scheduled or completed
   CASE WHEN p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) THEN p.production_amount ELSE 0 END AS accepted_amount, -- diagnosed_amount when accepted, else 0
   p.proc_status = 1 AND COALESCE(a.apt_status, 0) <> 1 AS is_unscheduled -- still planned (TP) and not on a scheduled appointment: unscheduled treatment
