@@ -45,7 +45,7 @@ SELECT
   COALESCE(b.cancelled, 0) AS cancelled, -- of those, cancellations (Cancelled, or a D9987 charge)
   COALESCE(b.rescheduled, 0) AS rescheduled, -- of those, put back on the schedule since
   COALESCE(b.production_lost, 0) AS production_lost, -- scheduled production of the broken appointments not put back on the schedule
-  CAST(b.broken AS DOUBLE) / NULLIF(s.appointments_scheduled, 0) AS broken_rate, -- Broken appointment rate: broken appointments / appointments scheduled in the month
+  CAST(COALESCE(b.broken, 0) AS DOUBLE) / NULLIF(s.appointments_scheduled, 0) AS broken_rate, -- Broken appointment rate: broken appointments / appointments scheduled in the month
   COALESCE(c.break_charges, 0) AS break_charges, -- D9986/D9987 charges posted in the month
   COALESCE(c.break_charge_amount, 0) AS break_charge_amount -- their amount
 FROM keys AS k

@@ -17,7 +17,7 @@ WITH seen AS (
 ), months AS (
   SELECT DISTINCT month_start, year * 12 + month AS month_index
   FROM marts.dim_date
-  WHERE is_past AND month_start >= (SELECT MIN(first_visit_date) FROM marts.dim_patient)
+  WHERE is_past AND month_start >= (SELECT CAST(DATE_TRUNC('month', MIN(first_visit_date)) AS DATE) FROM marts.dim_patient)
 ), new_patients AS (
   SELECT EXTRACT(YEAR FROM first_visit_date) * 12 + EXTRACT(MONTH FROM first_visit_date) AS month_index, COUNT(*) AS new_patients
   FROM marts.dim_patient

@@ -59,7 +59,7 @@ SELECT
   COALESCE(v.appointments_completed, 0) AS appointments_completed, -- completed appointments (the hygienist's for hygiene appointments, else the dentist's)
   COALESCE(v.appointments_broken, 0) AS appointments_broken, -- appointments broken in the month
   COALESCE(h.scheduled_hours, 0) AS scheduled_hours, -- hours on the provider's schedule (schedule rows of type Provider)
-  CAST(m.gross_production AS DOUBLE) / NULLIF(h.scheduled_hours, 0) AS production_per_scheduled_hour -- Production per scheduled hour: gross production / scheduled hours (NULL without schedule)
+  CAST(COALESCE(m.gross_production, 0) AS DOUBLE) / NULLIF(h.scheduled_hours, 0) AS production_per_scheduled_hour -- Production per scheduled hour: gross production / scheduled hours (NULL without schedule)
 FROM keys AS k
 LEFT JOIN money AS m ON m.month_start = k.month_start AND m.provider_id = k.provider_id
 LEFT JOIN patients AS p ON p.month_start = k.month_start AND p.provider_id = k.provider_id

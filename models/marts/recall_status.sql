@@ -18,7 +18,7 @@ SELECT
   p.patient_id, -- the patient (PatStatus Patient only)
   p.clinic_id, -- the patient's clinic
   p.last_visit_date, -- last completed procedure
-  p.last_visit_date >= CAST(CAST(@execution_ds AS DATE) - INTERVAL '18 months' AS DATE) AS is_active, -- seen in the 18 months before the run date
+  COALESCE(p.last_visit_date >= CAST(CAST(@execution_ds AS DATE) - INTERVAL '18 months' AS DATE), FALSE) AS is_active, -- seen in the 18 months before the run date
   r.recall_type, -- Prophy, Perio ... (the hygiene recall; the earliest due when several)
   r.interval_years, -- recall interval: years
   r.interval_months, -- recall interval: months
