@@ -4,7 +4,25 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key adjustment_id),
   grain adjustment_id,
   audits (primary_key(column := adjustment_id)),
-  description 'OpenDental adjustment: one row per AdjNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental adjustment: one row per AdjNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    adjustment_id BIGINT,
+    adj_date DATE,
+    adj_amt DOUBLE,
+    patient_id BIGINT,
+    adj_type_def_id BIGINT,
+    provider_id BIGINT,
+    proc_date DATE,
+    procedure_id BIGINT,
+    date_entry DATE,
+    clinic_id BIGINT,
+    statement_id BIGINT,
+    entry_user_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

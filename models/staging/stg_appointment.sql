@@ -4,14 +4,63 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key appointment_id),
   grain appointment_id,
   audits (primary_key(column := appointment_id)),
-  description 'OpenDental appointment: one row per AptNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental appointment: one row per AptNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    appointment_id BIGINT,
+    patient_id BIGINT,
+    apt_status SMALLINT,
+    apt_status_label TEXT,
+    pattern TEXT,
+    confirmed_def_id BIGINT,
+    time_locked BOOLEAN,
+    operatory_id BIGINT,
+    provider_id BIGINT,
+    hygienist_id BIGINT,
+    apt_date_time TIMESTAMP,
+    next_appointment_id BIGINT,
+    unsched_status_def_id BIGINT,
+    is_new_patient BOOLEAN,
+    proc_descript TEXT,
+    assistant_id BIGINT,
+    clinic_id BIGINT,
+    is_hygiene BOOLEAN,
+    updated_at TIMESTAMPTZ,
+    date_time_arrived TIMESTAMP,
+    date_time_seated TIMESTAMP,
+    date_time_dismissed TIMESTAMP,
+    ins_plan1_id BIGINT,
+    ins_plan2_id BIGINT,
+    date_time_asked_to_arrive TIMESTAMP,
+    color_override INT,
+    appointment_type_id BIGINT,
+    entry_user_id BIGINT,
+    sec_datetime_entry TIMESTAMP,
+    priority SMALLINT,
+    priority_label TEXT,
+    prov_bar_text TEXT,
+    pattern_secondary TEXT,
+    item_order_planned INT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.aptnum AS appointment_id,                                   -- appointment.AptNum
   r.patnum AS patient_id,                                       -- appointment.PatNum; references patient.PatNum
   r.aptstatus AS apt_status,                                    -- appointment.AptStatus code: 0 None, 1 Scheduled, 2 Complete, 3 UnschedList, 4 ASAP, 5 Broken, 6 Planned, 7 PtNote, 8 PtNoteCompleted
-  CASE r.aptstatus WHEN 0 THEN 'None' WHEN 1 THEN 'Scheduled' WHEN 2 THEN 'Complete' WHEN 3 THEN 'UnschedList' WHEN 4 THEN 'ASAP' WHEN 5 THEN 'Broken' WHEN 6 THEN 'Planned' WHEN 7 THEN 'PtNote' WHEN 8 THEN 'PtNoteCompleted' END AS apt_status_label, -- appointment.AptStatus decoded to OpenDental's name
+  CASE r.aptstatus
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Scheduled'
+      WHEN 2 THEN 'Complete'
+      WHEN 3 THEN 'UnschedList'
+      WHEN 4 THEN 'ASAP'
+      WHEN 5 THEN 'Broken'
+      WHEN 6 THEN 'Planned'
+      WHEN 7 THEN 'PtNote'
+      WHEN 8 THEN 'PtNoteCompleted'
+    END AS apt_status_label,                                    -- appointment.AptStatus decoded
   r.pattern AS pattern,                                         -- appointment.Pattern
   r.confirmed AS confirmed_def_id,                              -- appointment.Confirmed: a definition.DefNum of category ApptConfirmed; 0 = none
   r.timelocked <> 0 AS time_locked,                             -- appointment.TimeLocked (boolean)
@@ -38,7 +87,10 @@ SELECT
   r.secusernumentry AS entry_user_id,                           -- appointment.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- appointment.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.priority AS priority,                                       -- appointment.Priority code: 0 Normal, 1 ASAP
-  CASE r.priority WHEN 0 THEN 'Normal' WHEN 1 THEN 'ASAP' END AS priority_label, -- appointment.Priority decoded to OpenDental's name
+  CASE r.priority
+      WHEN 0 THEN 'Normal'
+      WHEN 1 THEN 'ASAP'
+    END AS priority_label,                                      -- appointment.Priority decoded
   r.provbartext AS prov_bar_text,                               -- appointment.ProvBarText
   r.patternsecondary AS pattern_secondary,                      -- appointment.PatternSecondary
   r.itemorderplanned AS item_order_planned,                     -- appointment.ItemOrderPlanned

@@ -4,7 +4,23 @@ MODEL (
   kind FULL,
   grain appointment_type_id,
   audits (primary_key(column := appointment_type_id)),
-  description 'OpenDental appointmenttype: one row per AppointmentTypeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental appointmenttype: one row per AppointmentTypeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    appointment_type_id BIGINT,
+    appointment_type_name TEXT,
+    appointment_type_color INT,
+    item_order INT,
+    is_hidden BOOLEAN,
+    pattern TEXT,
+    code_str TEXT,
+    code_str_required TEXT,
+    required_proc_codes_needed SMALLINT,
+    required_proc_codes_needed_label TEXT,
+    blockout_types_def_id TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -17,7 +33,11 @@ SELECT
   r.codestr AS code_str,                                        -- appointmenttype.CodeStr; references procedurecode.ProcCode
   r.codestrrequired AS code_str_required,                       -- appointmenttype.CodeStrRequired; references procedurecode.ProcCode
   r.requiredproccodesneeded AS required_proc_codes_needed,      -- appointmenttype.RequiredProcCodesNeeded code: 0 None, 1 AtLeastOne, 2 All
-  CASE r.requiredproccodesneeded WHEN 0 THEN 'None' WHEN 1 THEN 'AtLeastOne' WHEN 2 THEN 'All' END AS required_proc_codes_needed_label, -- appointmenttype.RequiredProcCodesNeeded decoded to OpenDental's name
+  CASE r.requiredproccodesneeded
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'AtLeastOne'
+      WHEN 2 THEN 'All'
+    END AS required_proc_codes_needed_label,                    -- appointmenttype.RequiredProcCodesNeeded decoded
   r.blockouttypes AS blockout_types_def_id,                     -- appointmenttype.BlockoutTypes: a definition.DefNum of category BlockoutTypes; 0 = none
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

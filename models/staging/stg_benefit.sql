@@ -4,7 +4,33 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key benefit_id),
   grain benefit_id,
   audits (primary_key(column := benefit_id)),
-  description 'OpenDental benefit: one row per BenefitNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental benefit: one row per BenefitNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    benefit_id BIGINT,
+    plan_id BIGINT,
+    pat_plan_id BIGINT,
+    covcat_id BIGINT,
+    benefit_type SMALLINT,
+    benefit_type_label TEXT,
+    percent SMALLINT,
+    monetary_amt DOUBLE,
+    time_period SMALLINT,
+    time_period_label TEXT,
+    quantity_qualifier SMALLINT,
+    quantity_qualifier_label TEXT,
+    quantity SMALLINT,
+    procedure_code_id BIGINT,
+    coverage_level INT,
+    coverage_level_label TEXT,
+    sec_datetime_entry TIMESTAMP,
+    updated_at TIMESTAMPTZ,
+    codegroup_id BIGINT,
+    treat_area SMALLINT,
+    treat_area_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,22 +39,57 @@ SELECT
   r.patplannum AS pat_plan_id,                                  -- benefit.PatPlanNum; references patplan.PatPlanNum
   r.covcatnum AS covcat_id,                                     -- benefit.CovCatNum; references covcat.CovCatNum
   r.benefittype AS benefit_type,                                -- benefit.BenefitType code: 0 ActiveCoverage, 1 CoInsurance, 2 Deductible, 3 CoPayment, 4 Exclusions, 5 Limitations, 6 WaitingPeriod
-  CASE r.benefittype WHEN 0 THEN 'ActiveCoverage' WHEN 1 THEN 'CoInsurance' WHEN 2 THEN 'Deductible' WHEN 3 THEN 'CoPayment' WHEN 4 THEN 'Exclusions' WHEN 5 THEN 'Limitations' WHEN 6 THEN 'WaitingPeriod' END AS benefit_type_label, -- benefit.BenefitType decoded to OpenDental's name
+  CASE r.benefittype
+      WHEN 0 THEN 'ActiveCoverage'
+      WHEN 1 THEN 'CoInsurance'
+      WHEN 2 THEN 'Deductible'
+      WHEN 3 THEN 'CoPayment'
+      WHEN 4 THEN 'Exclusions'
+      WHEN 5 THEN 'Limitations'
+      WHEN 6 THEN 'WaitingPeriod'
+    END AS benefit_type_label,                                  -- benefit.BenefitType decoded
   r.percent AS percent,                                         -- benefit.Percent; -1 = empty (normal unless BenefitType=CoInsurance)
   r.monetaryamt AS monetary_amt,                                -- benefit.MonetaryAmt; -1 = empty
   r.timeperiod AS time_period,                                  -- benefit.TimePeriod code: 0 None, 1 ServiceYear, 2 CalendarYear, 3 Lifetime, 4 Years, 5 NumberInLast12Months
-  CASE r.timeperiod WHEN 0 THEN 'None' WHEN 1 THEN 'ServiceYear' WHEN 2 THEN 'CalendarYear' WHEN 3 THEN 'Lifetime' WHEN 4 THEN 'Years' WHEN 5 THEN 'NumberInLast12Months' END AS time_period_label, -- benefit.TimePeriod decoded to OpenDental's name
+  CASE r.timeperiod
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'ServiceYear'
+      WHEN 2 THEN 'CalendarYear'
+      WHEN 3 THEN 'Lifetime'
+      WHEN 4 THEN 'Years'
+      WHEN 5 THEN 'NumberInLast12Months'
+    END AS time_period_label,                                   -- benefit.TimePeriod decoded
   r.quantityqualifier AS quantity_qualifier,                    -- benefit.QuantityQualifier code: 0 None, 1 NumberOfServices, 2 AgeLimit, 3 Visits, 4 Years, 5 Months
-  CASE r.quantityqualifier WHEN 0 THEN 'None' WHEN 1 THEN 'NumberOfServices' WHEN 2 THEN 'AgeLimit' WHEN 3 THEN 'Visits' WHEN 4 THEN 'Years' WHEN 5 THEN 'Months' END AS quantity_qualifier_label, -- benefit.QuantityQualifier decoded to OpenDental's name
+  CASE r.quantityqualifier
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'NumberOfServices'
+      WHEN 2 THEN 'AgeLimit'
+      WHEN 3 THEN 'Visits'
+      WHEN 4 THEN 'Years'
+      WHEN 5 THEN 'Months'
+    END AS quantity_qualifier_label,                            -- benefit.QuantityQualifier decoded
   r.quantity AS quantity,                                       -- benefit.Quantity
   r.codenum AS procedure_code_id,                               -- benefit.CodeNum; references procedurecode.CodeNum
   r.coveragelevel AS coverage_level,                            -- benefit.CoverageLevel code: 0 None, 1 Individual, 2 Family
-  CASE r.coveragelevel WHEN 0 THEN 'None' WHEN 1 THEN 'Individual' WHEN 2 THEN 'Family' END AS coverage_level_label, -- benefit.CoverageLevel decoded to OpenDental's name
+  CASE r.coveragelevel
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Individual'
+      WHEN 2 THEN 'Family'
+    END AS coverage_level_label,                                -- benefit.CoverageLevel decoded
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- benefit.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- benefit.SecDateTEdit
   r.codegroupnum AS codegroup_id,                               -- benefit.CodeGroupNum; references codegroup.CodeGroupNum
   r.treatarea AS treat_area,                                    -- benefit.TreatArea code: 0 None, 1 Surf, 2 Tooth, 3 Mouth, 4 Quad, 5 Sextant, 6 Arch, 7 ToothRange
-  CASE r.treatarea WHEN 0 THEN 'None' WHEN 1 THEN 'Surf' WHEN 2 THEN 'Tooth' WHEN 3 THEN 'Mouth' WHEN 4 THEN 'Quad' WHEN 5 THEN 'Sextant' WHEN 6 THEN 'Arch' WHEN 7 THEN 'ToothRange' END AS treat_area_label, -- benefit.TreatArea decoded to OpenDental's name
+  CASE r.treatarea
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Surf'
+      WHEN 2 THEN 'Tooth'
+      WHEN 3 THEN 'Mouth'
+      WHEN 4 THEN 'Quad'
+      WHEN 5 THEN 'Sextant'
+      WHEN 6 THEN 'Arch'
+      WHEN 7 THEN 'ToothRange'
+    END AS treat_area_label,                                    -- benefit.TreatArea decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.benefit AS r

@@ -4,7 +4,45 @@ MODEL (
   kind FULL,
   grain carrier_id,
   audits (primary_key(column := carrier_id)),
-  description 'OpenDental carrier: one row per CarrierNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental carrier: one row per CarrierNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    carrier_id BIGINT,
+    carrier_name TEXT,
+    address TEXT,
+    address2 TEXT,
+    city TEXT,
+    state TEXT,
+    zip TEXT,
+    phone TEXT,
+    elect_id TEXT,
+    no_send_elect SMALLINT,
+    no_send_elect_label TEXT,
+    is_cda BOOLEAN,
+    cd_anet_version TEXT,
+    canadiannetwork_id BIGINT,
+    is_hidden BOOLEAN,
+    canadian_encryption_method SMALLINT,
+    canadian_supported_types INT,
+    canadian_supported_types_label TEXT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    tin TEXT,
+    carrier_group_name_def_id BIGINT,
+    appt_text_back_color INT,
+    is_coinsurance_inverted BOOLEAN,
+    trusted_etrans_flags SMALLINT,
+    trusted_etrans_flags_label TEXT,
+    cob_ins_paid_behavior_override SMALLINT,
+    cob_ins_paid_behavior_override_label TEXT,
+    era_automation_override SMALLINT,
+    era_automation_override_label TEXT,
+    ortho_ins_pay_consolidate SMALLINT,
+    ortho_ins_pay_consolidate_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -18,14 +56,39 @@ SELECT
   r.phone AS phone,                                             -- carrier.Phone
   r.electid AS elect_id,                                        -- carrier.ElectID
   r.nosendelect AS no_send_elect,                               -- carrier.NoSendElect code: 0 SendElect, 1 NoSendElect, 2 NoSendSecondaryElect
-  CASE r.nosendelect WHEN 0 THEN 'SendElect' WHEN 1 THEN 'NoSendElect' WHEN 2 THEN 'NoSendSecondaryElect' END AS no_send_elect_label, -- carrier.NoSendElect decoded to OpenDental's name
+  CASE r.nosendelect
+      WHEN 0 THEN 'SendElect'
+      WHEN 1 THEN 'NoSendElect'
+      WHEN 2 THEN 'NoSendSecondaryElect'
+    END AS no_send_elect_label,                                 -- carrier.NoSendElect decoded
   r.iscda <> 0 AS is_cda,                                       -- carrier.IsCDA (boolean)
   r.cdanetversion AS cd_anet_version,                           -- carrier.CDAnetVersion
   r.canadiannetworknum AS canadiannetwork_id,                   -- carrier.CanadianNetworkNum; references canadiannetwork.CanadianNetworkNum
   r.ishidden <> 0 AS is_hidden,                                 -- carrier.IsHidden (boolean)
   r.canadianencryptionmethod AS canadian_encryption_method,     -- carrier.CanadianEncryptionMethod
   r.canadiansupportedtypes AS canadian_supported_types,         -- carrier.CanadianSupportedTypes code: 0 None, 1 EligibilityTransaction_08, 2 EligibilityResponse_18, 4 CobClaimTransaction_07, 8 ClaimAckEmbedded_11e, 16 ClaimEobEmbedded_21e, 32 ClaimReversal_02, 64 ClaimReversalResponse_12, 128 PredeterminationSinglePage_03, 256 PredeterminationMultiPage_03, 512 PredeterminationAck_13, 1024 PredeterminationAckEmbedded_13e, 2048 RequestForOutstandingTrans_04, 4096 OutstandingTransAck_14, 8192 EmailTransaction_24, 16384 RequestForSummaryReconciliation_05, 32768 SummaryReconciliation_15, 65536 RequestForPaymentReconciliation_06, 131072 PaymentReconciliation_16, 262144 Attachment_09
-  CASE r.canadiansupportedtypes WHEN 0 THEN 'None' WHEN 1 THEN 'EligibilityTransaction_08' WHEN 2 THEN 'EligibilityResponse_18' WHEN 4 THEN 'CobClaimTransaction_07' WHEN 8 THEN 'ClaimAckEmbedded_11e' WHEN 16 THEN 'ClaimEobEmbedded_21e' WHEN 32 THEN 'ClaimReversal_02' WHEN 64 THEN 'ClaimReversalResponse_12' WHEN 128 THEN 'PredeterminationSinglePage_03' WHEN 256 THEN 'PredeterminationMultiPage_03' WHEN 512 THEN 'PredeterminationAck_13' WHEN 1024 THEN 'PredeterminationAckEmbedded_13e' WHEN 2048 THEN 'RequestForOutstandingTrans_04' WHEN 4096 THEN 'OutstandingTransAck_14' WHEN 8192 THEN 'EmailTransaction_24' WHEN 16384 THEN 'RequestForSummaryReconciliation_05' WHEN 32768 THEN 'SummaryReconciliation_15' WHEN 65536 THEN 'RequestForPaymentReconciliation_06' WHEN 131072 THEN 'PaymentReconciliation_16' WHEN 262144 THEN 'Attachment_09' END AS canadian_supported_types_label, -- carrier.CanadianSupportedTypes decoded to OpenDental's name
+  CASE r.canadiansupportedtypes
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'EligibilityTransaction_08'
+      WHEN 2 THEN 'EligibilityResponse_18'
+      WHEN 4 THEN 'CobClaimTransaction_07'
+      WHEN 8 THEN 'ClaimAckEmbedded_11e'
+      WHEN 16 THEN 'ClaimEobEmbedded_21e'
+      WHEN 32 THEN 'ClaimReversal_02'
+      WHEN 64 THEN 'ClaimReversalResponse_12'
+      WHEN 128 THEN 'PredeterminationSinglePage_03'
+      WHEN 256 THEN 'PredeterminationMultiPage_03'
+      WHEN 512 THEN 'PredeterminationAck_13'
+      WHEN 1024 THEN 'PredeterminationAckEmbedded_13e'
+      WHEN 2048 THEN 'RequestForOutstandingTrans_04'
+      WHEN 4096 THEN 'OutstandingTransAck_14'
+      WHEN 8192 THEN 'EmailTransaction_24'
+      WHEN 16384 THEN 'RequestForSummaryReconciliation_05'
+      WHEN 32768 THEN 'SummaryReconciliation_15'
+      WHEN 65536 THEN 'RequestForPaymentReconciliation_06'
+      WHEN 131072 THEN 'PaymentReconciliation_16'
+      WHEN 262144 THEN 'Attachment_09'
+    END AS canadian_supported_types_label,                      -- carrier.CanadianSupportedTypes decoded
   r.secusernumentry AS entry_user_id,                           -- carrier.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- carrier.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- carrier.SecDateTEdit
@@ -34,13 +97,30 @@ SELECT
   r.appttextbackcolor AS appt_text_back_color,                  -- carrier.ApptTextBackColor
   r.iscoinsuranceinverted <> 0 AS is_coinsurance_inverted,      -- carrier.IsCoinsuranceInverted (boolean)
   r.trustedetransflags AS trusted_etrans_flags,                 -- carrier.TrustedEtransFlags code: 0 None, 1 RealTimeEligibility
-  CASE r.trustedetransflags WHEN 0 THEN 'None' WHEN 1 THEN 'RealTimeEligibility' END AS trusted_etrans_flags_label, -- carrier.TrustedEtransFlags decoded to OpenDental's name
+  CASE r.trustedetransflags
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'RealTimeEligibility'
+    END AS trusted_etrans_flags_label,                          -- carrier.TrustedEtransFlags decoded
   r.cobinspaidbehavioroverride AS cob_ins_paid_behavior_override, -- carrier.CobInsPaidBehaviorOverride code: 0 Default, 1 ClaimLevel, 2 ProcedureLevel, 3 Both
-  CASE r.cobinspaidbehavioroverride WHEN 0 THEN 'Default' WHEN 1 THEN 'ClaimLevel' WHEN 2 THEN 'ProcedureLevel' WHEN 3 THEN 'Both' END AS cob_ins_paid_behavior_override_label, -- carrier.CobInsPaidBehaviorOverride decoded to OpenDental's name
+  CASE r.cobinspaidbehavioroverride
+      WHEN 0 THEN 'Default'
+      WHEN 1 THEN 'ClaimLevel'
+      WHEN 2 THEN 'ProcedureLevel'
+      WHEN 3 THEN 'Both'
+    END AS cob_ins_paid_behavior_override_label,                -- carrier.CobInsPaidBehaviorOverride decoded
   r.eraautomationoverride AS era_automation_override,           -- carrier.EraAutomationOverride code: 0 UseGlobal, 1 ReviewAll, 2 SemiAutomatic, 3 FullyAutomatic
-  CASE r.eraautomationoverride WHEN 0 THEN 'UseGlobal' WHEN 1 THEN 'ReviewAll' WHEN 2 THEN 'SemiAutomatic' WHEN 3 THEN 'FullyAutomatic' END AS era_automation_override_label, -- carrier.EraAutomationOverride decoded to OpenDental's name
+  CASE r.eraautomationoverride
+      WHEN 0 THEN 'UseGlobal'
+      WHEN 1 THEN 'ReviewAll'
+      WHEN 2 THEN 'SemiAutomatic'
+      WHEN 3 THEN 'FullyAutomatic'
+    END AS era_automation_override_label,                       -- carrier.EraAutomationOverride decoded
   r.orthoinspayconsolidate AS ortho_ins_pay_consolidate,        -- carrier.OrthoInsPayConsolidate code: 0 Global, 1 ForceConsolidateOn, 2 ForceConsolidateOff
-  CASE r.orthoinspayconsolidate WHEN 0 THEN 'Global' WHEN 1 THEN 'ForceConsolidateOn' WHEN 2 THEN 'ForceConsolidateOff' END AS ortho_ins_pay_consolidate_label, -- carrier.OrthoInsPayConsolidate decoded to OpenDental's name
+  CASE r.orthoinspayconsolidate
+      WHEN 0 THEN 'Global'
+      WHEN 1 THEN 'ForceConsolidateOn'
+      WHEN 2 THEN 'ForceConsolidateOff'
+    END AS ortho_ins_pay_consolidate_label,                     -- carrier.OrthoInsPayConsolidate decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.carrier AS r

@@ -4,7 +4,110 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_id),
   grain claim_id,
   audits (primary_key(column := claim_id)),
-  description 'OpenDental claim: one row per ClaimNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental claim: one row per ClaimNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    claim_id BIGINT,
+    patient_id BIGINT,
+    date_service DATE,
+    date_sent DATE,
+    claim_status TEXT,
+    claim_status_label TEXT,
+    date_received DATE,
+    plan_id BIGINT,
+    treating_provider_id BIGINT,
+    claim_fee DOUBLE,
+    ins_pay_est DOUBLE,
+    ins_pay_amt DOUBLE,
+    ded_applied DOUBLE,
+    pre_auth_string TEXT,
+    is_prosthesis TEXT,
+    is_prosthesis_label TEXT,
+    prior_date DATE,
+    reason_under_paid TEXT,
+    claim_note TEXT,
+    claim_type TEXT,
+    claim_type_label TEXT,
+    billing_provider_id BIGINT,
+    referring_referral_id BIGINT,
+    ref_num_string TEXT,
+    place_service SMALLINT,
+    place_service_label TEXT,
+    accident_related TEXT,
+    accident_related_label TEXT,
+    accident_date DATE,
+    accident_st TEXT,
+    employ_related SMALLINT,
+    employ_related_label TEXT,
+    is_ortho BOOLEAN,
+    ortho_remain_m SMALLINT,
+    ortho_date DATE,
+    pat_relat SMALLINT,
+    pat_relat_label TEXT,
+    plan2_id BIGINT,
+    pat_relat2 SMALLINT,
+    pat_relat2_label TEXT,
+    write_off DOUBLE,
+    radiographs SMALLINT,
+    clinic_id BIGINT,
+    claim_form_id BIGINT,
+    attached_images INT,
+    attached_models INT,
+    attached_flags TEXT,
+    attachment_id TEXT,
+    canadian_materials_forwarded TEXT,
+    canadian_referral_provider_num TEXT,
+    canadian_referral_reason SMALLINT,
+    canadian_is_initial_lower TEXT,
+    canadian_is_initial_lower_label TEXT,
+    canadian_date_initial_lower DATE,
+    canadian_mand_prosth_material SMALLINT,
+    canadian_is_initial_upper TEXT,
+    canadian_is_initial_upper_label TEXT,
+    canadian_date_initial_upper DATE,
+    canadian_max_prosth_material SMALLINT,
+    ins_sub_id BIGINT,
+    ins_sub2_id BIGINT,
+    canada_trans_ref_num TEXT,
+    canada_est_treat_start_date DATE,
+    canada_initial_payment DOUBLE,
+    canada_payment_mode SMALLINT,
+    canada_treat_duration SMALLINT,
+    canada_num_anticipated_payments SMALLINT,
+    canada_anticipated_pay_amount DOUBLE,
+    prior_authorization_number TEXT,
+    special_program_code SMALLINT,
+    special_program_code_label TEXT,
+    uniform_bill_type TEXT,
+    med_type SMALLINT,
+    med_type_label TEXT,
+    admission_type_code TEXT,
+    admission_source_code TEXT,
+    patient_status_code TEXT,
+    custom_tracking_def_id BIGINT,
+    date_resent DATE,
+    correction_type SMALLINT,
+    correction_type_label TEXT,
+    claim_identifier TEXT,
+    orig_ref_num TEXT,
+    prov_order_override_id BIGINT,
+    ortho_total_m SMALLINT,
+    share_of_cost DOUBLE,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    ordering_referral_id BIGINT,
+    date_sent_orig DATE,
+    date_illness_injury_preg DATE,
+    date_illness_injury_preg_qualifier SMALLINT,
+    date_illness_injury_preg_qualifier_label TEXT,
+    date_other DATE,
+    date_other_qualifier SMALLINT,
+    date_other_qualifier_label TEXT,
+    is_outside_lab BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,7 +116,16 @@ SELECT
   NULLIF(r.dateservice, DATE '0001-01-01') AS date_service,     -- claim.DateService; 0001-01-01 (none) -> NULL
   NULLIF(r.datesent, DATE '0001-01-01') AS date_sent,           -- claim.DateSent; 0001-01-01 (none) -> NULL
   r.claimstatus AS claim_status,                                -- claim.ClaimStatus code: U Unsent, H Hold until primary received, W Waiting in queue, S Sent, R Received, I Hold for In Process, A (legacy) adjustment - no longer used, P (legacy) probably sent - no longer used
-  CASE r.claimstatus WHEN 'U' THEN 'Unsent' WHEN 'H' THEN 'Hold until primary received' WHEN 'W' THEN 'Waiting in queue' WHEN 'S' THEN 'Sent' WHEN 'R' THEN 'Received' WHEN 'I' THEN 'Hold for In Process' WHEN 'A' THEN '(legacy) adjustment - no longer used' WHEN 'P' THEN '(legacy) probably sent - no longer used' END AS claim_status_label, -- claim.ClaimStatus decoded to OpenDental's name
+  CASE r.claimstatus
+      WHEN 'U' THEN 'Unsent'
+      WHEN 'H' THEN 'Hold until primary received'
+      WHEN 'W' THEN 'Waiting in queue'
+      WHEN 'S' THEN 'Sent'
+      WHEN 'R' THEN 'Received'
+      WHEN 'I' THEN 'Hold for In Process'
+      WHEN 'A' THEN '(legacy) adjustment - no longer used'
+      WHEN 'P' THEN '(legacy) probably sent - no longer used'
+    END AS claim_status_label,                                  -- claim.ClaimStatus decoded
   NULLIF(r.datereceived, DATE '0001-01-01') AS date_received,   -- claim.DateReceived; 0001-01-01 (none) -> NULL
   r.plannum AS plan_id,                                         -- claim.PlanNum; references insplan.PlanNum
   r.provtreat AS treating_provider_id,                          -- claim.ProvTreat; references provider.ProvNum
@@ -23,31 +135,89 @@ SELECT
   r.dedapplied AS ded_applied,                                  -- claim.DedApplied
   r.preauthstring AS pre_auth_string,                           -- claim.PreAuthString
   r.isprosthesis AS is_prosthesis,                              -- claim.IsProsthesis code: N No, I Initial, R Replacement
-  CASE r.isprosthesis WHEN 'N' THEN 'No' WHEN 'I' THEN 'Initial' WHEN 'R' THEN 'Replacement' END AS is_prosthesis_label, -- claim.IsProsthesis decoded to OpenDental's name
+  CASE r.isprosthesis
+      WHEN 'N' THEN 'No'
+      WHEN 'I' THEN 'Initial'
+      WHEN 'R' THEN 'Replacement'
+    END AS is_prosthesis_label,                                 -- claim.IsProsthesis decoded
   NULLIF(r.priordate, DATE '0001-01-01') AS prior_date,         -- claim.PriorDate; 0001-01-01 (none) -> NULL
   r.reasonunderpaid AS reason_under_paid,                       -- claim.ReasonUnderPaid
   r.claimnote AS claim_note,                                    -- claim.ClaimNote
   r.claimtype AS claim_type,                                    -- claim.ClaimType code: P Primary, S Secondary, PreAuth Pre-authorization, Other Other, Cap Capitation
-  CASE r.claimtype WHEN 'P' THEN 'Primary' WHEN 'S' THEN 'Secondary' WHEN 'PreAuth' THEN 'Pre-authorization' WHEN 'Other' THEN 'Other' WHEN 'Cap' THEN 'Capitation' END AS claim_type_label, -- claim.ClaimType decoded to OpenDental's name
+  CASE r.claimtype
+      WHEN 'P' THEN 'Primary'
+      WHEN 'S' THEN 'Secondary'
+      WHEN 'PreAuth' THEN 'Pre-authorization'
+      WHEN 'Other' THEN 'Other'
+      WHEN 'Cap' THEN 'Capitation'
+    END AS claim_type_label,                                    -- claim.ClaimType decoded
   r.provbill AS billing_provider_id,                            -- claim.ProvBill; references provider.ProvNum
   r.referringprov AS referring_referral_id,                     -- claim.ReferringProv; references referral.ReferralNum
   r.refnumstring AS ref_num_string,                             -- claim.RefNumString
   r.placeservice AS place_service,                              -- claim.PlaceService code: 0 Office, 1 PatientsHome, 2 InpatHospital, 3 OutpatHospital, 4 SkilledNursFac, 5 CustodialCareFacility, 6 OtherLocation, 7 MobileUnit, 8 School, 9 MilitaryTreatFac, 10 FederalHealthCenter, 11 PublicHealthClinic, 12 RuralHealthClinic, 13 EmergencyRoomHospital, 14 AmbulatorySurgicalCenter, 15 TelehealthOutsideHome, 16 TelehealthInHome, 17 OutreachSiteOrStreet
-  CASE r.placeservice WHEN 0 THEN 'Office' WHEN 1 THEN 'PatientsHome' WHEN 2 THEN 'InpatHospital' WHEN 3 THEN 'OutpatHospital' WHEN 4 THEN 'SkilledNursFac' WHEN 5 THEN 'CustodialCareFacility' WHEN 6 THEN 'OtherLocation' WHEN 7 THEN 'MobileUnit' WHEN 8 THEN 'School' WHEN 9 THEN 'MilitaryTreatFac' WHEN 10 THEN 'FederalHealthCenter' WHEN 11 THEN 'PublicHealthClinic' WHEN 12 THEN 'RuralHealthClinic' WHEN 13 THEN 'EmergencyRoomHospital' WHEN 14 THEN 'AmbulatorySurgicalCenter' WHEN 15 THEN 'TelehealthOutsideHome' WHEN 16 THEN 'TelehealthInHome' WHEN 17 THEN 'OutreachSiteOrStreet' END AS place_service_label, -- claim.PlaceService decoded to OpenDental's name
+  CASE r.placeservice
+      WHEN 0 THEN 'Office'
+      WHEN 1 THEN 'PatientsHome'
+      WHEN 2 THEN 'InpatHospital'
+      WHEN 3 THEN 'OutpatHospital'
+      WHEN 4 THEN 'SkilledNursFac'
+      WHEN 5 THEN 'CustodialCareFacility'
+      WHEN 6 THEN 'OtherLocation'
+      WHEN 7 THEN 'MobileUnit'
+      WHEN 8 THEN 'School'
+      WHEN 9 THEN 'MilitaryTreatFac'
+      WHEN 10 THEN 'FederalHealthCenter'
+      WHEN 11 THEN 'PublicHealthClinic'
+      WHEN 12 THEN 'RuralHealthClinic'
+      WHEN 13 THEN 'EmergencyRoomHospital'
+      WHEN 14 THEN 'AmbulatorySurgicalCenter'
+      WHEN 15 THEN 'TelehealthOutsideHome'
+      WHEN 16 THEN 'TelehealthInHome'
+      WHEN 17 THEN 'OutreachSiteOrStreet'
+    END AS place_service_label,                                 -- claim.PlaceService decoded
   r.accidentrelated AS accident_related,                        -- claim.AccidentRelated code:  None, A Auto, E Employment, O Other
-  CASE r.accidentrelated WHEN '' THEN 'None' WHEN 'A' THEN 'Auto' WHEN 'E' THEN 'Employment' WHEN 'O' THEN 'Other' END AS accident_related_label, -- claim.AccidentRelated decoded to OpenDental's name
+  CASE r.accidentrelated
+      WHEN '' THEN 'None'
+      WHEN 'A' THEN 'Auto'
+      WHEN 'E' THEN 'Employment'
+      WHEN 'O' THEN 'Other'
+    END AS accident_related_label,                              -- claim.AccidentRelated decoded
   NULLIF(r.accidentdate, DATE '0001-01-01') AS accident_date,   -- claim.AccidentDate; 0001-01-01 (none) -> NULL
   r.accidentst AS accident_st,                                  -- claim.AccidentST
   r.employrelated AS employ_related,                            -- claim.EmployRelated code: 0 Unknown, 1 Yes, 2 No
-  CASE r.employrelated WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS employ_related_label, -- claim.EmployRelated decoded to OpenDental's name
+  CASE r.employrelated
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Yes'
+      WHEN 2 THEN 'No'
+    END AS employ_related_label,                                -- claim.EmployRelated decoded
   r.isortho <> 0 AS is_ortho,                                   -- claim.IsOrtho (boolean)
   r.orthoremainm AS ortho_remain_m,                             -- claim.OrthoRemainM
   NULLIF(r.orthodate, DATE '0001-01-01') AS ortho_date,         -- claim.OrthoDate; 0001-01-01 (none) -> NULL
   r.patrelat AS pat_relat,                                      -- claim.PatRelat code: 0 Self, 1 Spouse, 2 Child, 3 Employee, 4 HandicapDep, 5 SignifOther, 6 InjuredPlaintiff, 7 LifePartner, 8 Dependent
-  CASE r.patrelat WHEN 0 THEN 'Self' WHEN 1 THEN 'Spouse' WHEN 2 THEN 'Child' WHEN 3 THEN 'Employee' WHEN 4 THEN 'HandicapDep' WHEN 5 THEN 'SignifOther' WHEN 6 THEN 'InjuredPlaintiff' WHEN 7 THEN 'LifePartner' WHEN 8 THEN 'Dependent' END AS pat_relat_label, -- claim.PatRelat decoded to OpenDental's name
+  CASE r.patrelat
+      WHEN 0 THEN 'Self'
+      WHEN 1 THEN 'Spouse'
+      WHEN 2 THEN 'Child'
+      WHEN 3 THEN 'Employee'
+      WHEN 4 THEN 'HandicapDep'
+      WHEN 5 THEN 'SignifOther'
+      WHEN 6 THEN 'InjuredPlaintiff'
+      WHEN 7 THEN 'LifePartner'
+      WHEN 8 THEN 'Dependent'
+    END AS pat_relat_label,                                     -- claim.PatRelat decoded
   r.plannum2 AS plan2_id,                                       -- claim.PlanNum2; references insplan.PlanNum
   r.patrelat2 AS pat_relat2,                                    -- claim.PatRelat2 code: 0 Self, 1 Spouse, 2 Child, 3 Employee, 4 HandicapDep, 5 SignifOther, 6 InjuredPlaintiff, 7 LifePartner, 8 Dependent
-  CASE r.patrelat2 WHEN 0 THEN 'Self' WHEN 1 THEN 'Spouse' WHEN 2 THEN 'Child' WHEN 3 THEN 'Employee' WHEN 4 THEN 'HandicapDep' WHEN 5 THEN 'SignifOther' WHEN 6 THEN 'InjuredPlaintiff' WHEN 7 THEN 'LifePartner' WHEN 8 THEN 'Dependent' END AS pat_relat2_label, -- claim.PatRelat2 decoded to OpenDental's name
+  CASE r.patrelat2
+      WHEN 0 THEN 'Self'
+      WHEN 1 THEN 'Spouse'
+      WHEN 2 THEN 'Child'
+      WHEN 3 THEN 'Employee'
+      WHEN 4 THEN 'HandicapDep'
+      WHEN 5 THEN 'SignifOther'
+      WHEN 6 THEN 'InjuredPlaintiff'
+      WHEN 7 THEN 'LifePartner'
+      WHEN 8 THEN 'Dependent'
+    END AS pat_relat2_label,                                    -- claim.PatRelat2 decoded
   r.writeoff AS write_off,                                      -- claim.WriteOff
   r.radiographs AS radiographs,                                 -- claim.Radiographs
   r.clinicnum AS clinic_id,                                     -- claim.ClinicNum; references clinic.ClinicNum
@@ -60,11 +230,19 @@ SELECT
   r.canadianreferralprovidernum AS canadian_referral_provider_num, -- claim.CanadianReferralProviderNum
   r.canadianreferralreason AS canadian_referral_reason,         -- claim.CanadianReferralReason
   r.canadianisinitiallower AS canadian_is_initial_lower,        -- claim.CanadianIsInitialLower code: Y Yes, N No, X Not a lower denture/crown/bridge
-  CASE r.canadianisinitiallower WHEN 'Y' THEN 'Yes' WHEN 'N' THEN 'No' WHEN 'X' THEN 'Not a lower denture/crown/bridge' END AS canadian_is_initial_lower_label, -- claim.CanadianIsInitialLower decoded to OpenDental's name
+  CASE r.canadianisinitiallower
+      WHEN 'Y' THEN 'Yes'
+      WHEN 'N' THEN 'No'
+      WHEN 'X' THEN 'Not a lower denture/crown/bridge'
+    END AS canadian_is_initial_lower_label,                     -- claim.CanadianIsInitialLower decoded
   NULLIF(r.canadiandateinitiallower, DATE '0001-01-01') AS canadian_date_initial_lower, -- claim.CanadianDateInitialLower; 0001-01-01 (none) -> NULL
   r.canadianmandprosthmaterial AS canadian_mand_prosth_material, -- claim.CanadianMandProsthMaterial
   r.canadianisinitialupper AS canadian_is_initial_upper,        -- claim.CanadianIsInitialUpper code: Y Yes, N No, X Not an upper denture/crown/bridge
-  CASE r.canadianisinitialupper WHEN 'Y' THEN 'Yes' WHEN 'N' THEN 'No' WHEN 'X' THEN 'Not an upper denture/crown/bridge' END AS canadian_is_initial_upper_label, -- claim.CanadianIsInitialUpper decoded to OpenDental's name
+  CASE r.canadianisinitialupper
+      WHEN 'Y' THEN 'Yes'
+      WHEN 'N' THEN 'No'
+      WHEN 'X' THEN 'Not an upper denture/crown/bridge'
+    END AS canadian_is_initial_upper_label,                     -- claim.CanadianIsInitialUpper decoded
   NULLIF(r.canadiandateinitialupper, DATE '0001-01-01') AS canadian_date_initial_upper, -- claim.CanadianDateInitialUpper; 0001-01-01 (none) -> NULL
   r.canadianmaxprosthmaterial AS canadian_max_prosth_material,  -- claim.CanadianMaxProsthMaterial
   r.inssubnum AS ins_sub_id,                                    -- claim.InsSubNum; references inssub.InsSubNum
@@ -78,17 +256,32 @@ SELECT
   r.canadaanticipatedpayamount AS canada_anticipated_pay_amount, -- claim.CanadaAnticipatedPayAmount
   r.priorauthorizationnumber AS prior_authorization_number,     -- claim.PriorAuthorizationNumber
   r.specialprogramcode AS special_program_code,                 -- claim.SpecialProgramCode code: 0 none, 1 EPSDT_1, 2 Handicapped_2, 3 SpecialFederal_3, 5 Disability_5, 9 SecondOpinion_9
-  CASE r.specialprogramcode WHEN 0 THEN 'none' WHEN 1 THEN 'EPSDT_1' WHEN 2 THEN 'Handicapped_2' WHEN 3 THEN 'SpecialFederal_3' WHEN 5 THEN 'Disability_5' WHEN 9 THEN 'SecondOpinion_9' END AS special_program_code_label, -- claim.SpecialProgramCode decoded to OpenDental's name
+  CASE r.specialprogramcode
+      WHEN 0 THEN 'none'
+      WHEN 1 THEN 'EPSDT_1'
+      WHEN 2 THEN 'Handicapped_2'
+      WHEN 3 THEN 'SpecialFederal_3'
+      WHEN 5 THEN 'Disability_5'
+      WHEN 9 THEN 'SecondOpinion_9'
+    END AS special_program_code_label,                          -- claim.SpecialProgramCode decoded
   r.uniformbilltype AS uniform_bill_type,                       -- claim.UniformBillType
   r.medtype AS med_type,                                        -- claim.MedType code: 0 Dental, 1 Medical, 2 Institutional
-  CASE r.medtype WHEN 0 THEN 'Dental' WHEN 1 THEN 'Medical' WHEN 2 THEN 'Institutional' END AS med_type_label, -- claim.MedType decoded to OpenDental's name
+  CASE r.medtype
+      WHEN 0 THEN 'Dental'
+      WHEN 1 THEN 'Medical'
+      WHEN 2 THEN 'Institutional'
+    END AS med_type_label,                                      -- claim.MedType decoded
   r.admissiontypecode AS admission_type_code,                   -- claim.AdmissionTypeCode
   r.admissionsourcecode AS admission_source_code,               -- claim.AdmissionSourceCode
   r.patientstatuscode AS patient_status_code,                   -- claim.PatientStatusCode
   r.customtracking AS custom_tracking_def_id,                   -- claim.CustomTracking: a definition.DefNum of category ClaimCustomTracking; 0 = none
   NULLIF(r.dateresent, DATE '0001-01-01') AS date_resent,       -- claim.DateResent; 0001-01-01 (none) -> NULL
   r.correctiontype AS correction_type,                          -- claim.CorrectionType code: 0 Original, 1 Replacement, 2 Void
-  CASE r.correctiontype WHEN 0 THEN 'Original' WHEN 1 THEN 'Replacement' WHEN 2 THEN 'Void' END AS correction_type_label, -- claim.CorrectionType decoded to OpenDental's name
+  CASE r.correctiontype
+      WHEN 0 THEN 'Original'
+      WHEN 1 THEN 'Replacement'
+      WHEN 2 THEN 'Void'
+    END AS correction_type_label,                               -- claim.CorrectionType decoded
   r.claimidentifier AS claim_identifier,                        -- claim.ClaimIdentifier
   r.origrefnum AS orig_ref_num,                                 -- claim.OrigRefNum
   r.provorderoverride AS prov_order_override_id,                -- claim.ProvOrderOverride; references provider.ProvNum
@@ -101,10 +294,25 @@ SELECT
   NULLIF(r.datesentorig, DATE '0001-01-01') AS date_sent_orig,  -- claim.DateSentOrig; 0001-01-01 (none) -> NULL
   NULLIF(r.dateillnessinjurypreg, DATE '0001-01-01') AS date_illness_injury_preg, -- claim.DateIllnessInjuryPreg; 0001-01-01 (none) -> NULL
   r.dateillnessinjurypregqualifier AS date_illness_injury_preg_qualifier, -- claim.DateIllnessInjuryPregQualifier code: 0 None, 431 OnsetCurSymptoms, 484 LastMenstrualPeriod
-  CASE r.dateillnessinjurypregqualifier WHEN 0 THEN 'None' WHEN 431 THEN 'OnsetCurSymptoms' WHEN 484 THEN 'LastMenstrualPeriod' END AS date_illness_injury_preg_qualifier_label, -- claim.DateIllnessInjuryPregQualifier decoded to OpenDental's name
+  CASE r.dateillnessinjurypregqualifier
+      WHEN 0 THEN 'None'
+      WHEN 431 THEN 'OnsetCurSymptoms'
+      WHEN 484 THEN 'LastMenstrualPeriod'
+    END AS date_illness_injury_preg_qualifier_label,            -- claim.DateIllnessInjuryPregQualifier decoded
   NULLIF(r.dateother, DATE '0001-01-01') AS date_other,         -- claim.DateOther; 0001-01-01 (none) -> NULL
   r.dateotherqualifier AS date_other_qualifier,                 -- claim.DateOtherQualifier code: 0 None, 1 ReportStart, 2 ReportEnd, 304 LatestVisitConsult, 439 Accident, 444 FirstVisitConsult, 453 ChronicCondManifest, 454 InitialTreatment, 455 LastXray, 471 Prescription
-  CASE r.dateotherqualifier WHEN 0 THEN 'None' WHEN 1 THEN 'ReportStart' WHEN 2 THEN 'ReportEnd' WHEN 304 THEN 'LatestVisitConsult' WHEN 439 THEN 'Accident' WHEN 444 THEN 'FirstVisitConsult' WHEN 453 THEN 'ChronicCondManifest' WHEN 454 THEN 'InitialTreatment' WHEN 455 THEN 'LastXray' WHEN 471 THEN 'Prescription' END AS date_other_qualifier_label, -- claim.DateOtherQualifier decoded to OpenDental's name
+  CASE r.dateotherqualifier
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'ReportStart'
+      WHEN 2 THEN 'ReportEnd'
+      WHEN 304 THEN 'LatestVisitConsult'
+      WHEN 439 THEN 'Accident'
+      WHEN 444 THEN 'FirstVisitConsult'
+      WHEN 453 THEN 'ChronicCondManifest'
+      WHEN 454 THEN 'InitialTreatment'
+      WHEN 455 THEN 'LastXray'
+      WHEN 471 THEN 'Prescription'
+    END AS date_other_qualifier_label,                          -- claim.DateOtherQualifier decoded
   r.isoutsidelab <> 0 AS is_outside_lab,                        -- claim.IsOutsideLab (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -4,7 +4,28 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_payment_id),
   grain claim_payment_id,
   audits (primary_key(column := claim_payment_id)),
-  description 'OpenDental claimpayment: one row per ClaimPaymentNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental claimpayment: one row per ClaimPaymentNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    claim_payment_id BIGINT,
+    check_date DATE,
+    check_amt DOUBLE,
+    check_num TEXT,
+    bank_branch TEXT,
+    note TEXT,
+    clinic_id BIGINT,
+    deposit_id BIGINT,
+    carrier_name TEXT,
+    date_issued DATE,
+    is_partial BOOLEAN,
+    pay_type_def_id BIGINT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    pay_group_def_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

@@ -4,7 +4,61 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_procedure_id),
   grain claim_procedure_id,
   audits (primary_key(column := claim_procedure_id)),
-  description 'OpenDental claimproc: one row per ClaimProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental claimproc: one row per ClaimProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    claim_procedure_id BIGINT,
+    procedure_id BIGINT,
+    claim_id BIGINT,
+    patient_id BIGINT,
+    provider_id BIGINT,
+    fee_billed DOUBLE,
+    ins_pay_est DOUBLE,
+    ded_applied DOUBLE,
+    status SMALLINT,
+    status_label TEXT,
+    ins_pay_amt DOUBLE,
+    remarks TEXT,
+    claim_payment_id BIGINT,
+    plan_id BIGINT,
+    date_cp DATE,
+    write_off DOUBLE,
+    code_sent TEXT,
+    allowed_override DOUBLE,
+    percentage SMALLINT,
+    percent_override SMALLINT,
+    copay_amt DOUBLE,
+    no_bill_ins BOOLEAN,
+    paid_other_ins DOUBLE,
+    base_est DOUBLE,
+    copay_override DOUBLE,
+    proc_date DATE,
+    date_entry DATE,
+    line_number SMALLINT,
+    ded_est DOUBLE,
+    ded_est_override DOUBLE,
+    ins_est_total DOUBLE,
+    ins_est_total_override DOUBLE,
+    paid_other_ins_override DOUBLE,
+    estimate_note TEXT,
+    write_off_est DOUBLE,
+    write_off_est_override DOUBLE,
+    clinic_id BIGINT,
+    ins_sub_id BIGINT,
+    payment_row INT,
+    payment_plan_id BIGINT,
+    claim_payment_tracking_def_id BIGINT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    date_supp_received DATE,
+    date_ins_finalized DATE,
+    is_transfer BOOLEAN,
+    claim_adj_reason_codes TEXT,
+    is_overpay BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -17,7 +71,18 @@ SELECT
   r.inspayest AS ins_pay_est,                                   -- claimproc.InsPayEst
   r.dedapplied AS ded_applied,                                  -- claimproc.DedApplied
   r.status AS status,                                           -- claimproc.Status code: 0 NotReceived, 1 Received, 2 Preauth, 3 Adjustment, 4 Supplemental, 5 CapClaim, 6 Estimate, 7 CapComplete, 8 CapEstimate, 9 InsHist
-  CASE r.status WHEN 0 THEN 'NotReceived' WHEN 1 THEN 'Received' WHEN 2 THEN 'Preauth' WHEN 3 THEN 'Adjustment' WHEN 4 THEN 'Supplemental' WHEN 5 THEN 'CapClaim' WHEN 6 THEN 'Estimate' WHEN 7 THEN 'CapComplete' WHEN 8 THEN 'CapEstimate' WHEN 9 THEN 'InsHist' END AS status_label, -- claimproc.Status decoded to OpenDental's name
+  CASE r.status
+      WHEN 0 THEN 'NotReceived'
+      WHEN 1 THEN 'Received'
+      WHEN 2 THEN 'Preauth'
+      WHEN 3 THEN 'Adjustment'
+      WHEN 4 THEN 'Supplemental'
+      WHEN 5 THEN 'CapClaim'
+      WHEN 6 THEN 'Estimate'
+      WHEN 7 THEN 'CapComplete'
+      WHEN 8 THEN 'CapEstimate'
+      WHEN 9 THEN 'InsHist'
+    END AS status_label,                                        -- claimproc.Status decoded
   r.inspayamt AS ins_pay_amt,                                   -- claimproc.InsPayAmt
   r.remarks AS remarks,                                         -- claimproc.Remarks
   r.claimpaymentnum AS claim_payment_id,                        -- claimproc.ClaimPaymentNum; references claimpayment.ClaimPaymentNum

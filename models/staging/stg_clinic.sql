@@ -4,7 +4,53 @@ MODEL (
   kind FULL,
   grain clinic_id,
   audits (primary_key(column := clinic_id)),
-  description 'OpenDental clinic: one row per ClinicNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental clinic: one row per ClinicNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    clinic_id BIGINT,
+    description TEXT,
+    address TEXT,
+    address2 TEXT,
+    city TEXT,
+    state TEXT,
+    zip TEXT,
+    phone TEXT,
+    bank_number TEXT,
+    default_place_service SMALLINT,
+    default_place_service_label TEXT,
+    ins_billing_provider_id BIGINT,
+    fax TEXT,
+    emailaddress_id BIGINT,
+    default_provider_id BIGINT,
+    sms_contract_date TIMESTAMP,
+    sms_monthly_limit DOUBLE,
+    is_medical_only BOOLEAN,
+    billing_address TEXT,
+    billing_address2 TEXT,
+    billing_city TEXT,
+    billing_state TEXT,
+    billing_zip TEXT,
+    pay_to_address TEXT,
+    pay_to_address2 TEXT,
+    pay_to_city TEXT,
+    pay_to_state TEXT,
+    pay_to_zip TEXT,
+    use_bill_addr_on_claims BOOLEAN,
+    region_def_id BIGINT,
+    item_order INT,
+    is_ins_verify_excluded BOOLEAN,
+    abbr TEXT,
+    med_lab_account_id TEXT,
+    is_confirm_enabled BOOLEAN,
+    is_hidden BOOLEAN,
+    external_id BIGINT,
+    sched_note TEXT,
+    has_proc_on_rx BOOLEAN,
+    time_zone TEXT,
+    email_alias_override TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -18,7 +64,26 @@ SELECT
   r.phone AS phone,                                             -- clinic.Phone
   r.banknumber AS bank_number,                                  -- clinic.BankNumber
   r.defaultplaceservice AS default_place_service,               -- clinic.DefaultPlaceService code: 0 Office, 1 PatientsHome, 2 InpatHospital, 3 OutpatHospital, 4 SkilledNursFac, 5 CustodialCareFacility, 6 OtherLocation, 7 MobileUnit, 8 School, 9 MilitaryTreatFac, 10 FederalHealthCenter, 11 PublicHealthClinic, 12 RuralHealthClinic, 13 EmergencyRoomHospital, 14 AmbulatorySurgicalCenter, 15 TelehealthOutsideHome, 16 TelehealthInHome, 17 OutreachSiteOrStreet
-  CASE r.defaultplaceservice WHEN 0 THEN 'Office' WHEN 1 THEN 'PatientsHome' WHEN 2 THEN 'InpatHospital' WHEN 3 THEN 'OutpatHospital' WHEN 4 THEN 'SkilledNursFac' WHEN 5 THEN 'CustodialCareFacility' WHEN 6 THEN 'OtherLocation' WHEN 7 THEN 'MobileUnit' WHEN 8 THEN 'School' WHEN 9 THEN 'MilitaryTreatFac' WHEN 10 THEN 'FederalHealthCenter' WHEN 11 THEN 'PublicHealthClinic' WHEN 12 THEN 'RuralHealthClinic' WHEN 13 THEN 'EmergencyRoomHospital' WHEN 14 THEN 'AmbulatorySurgicalCenter' WHEN 15 THEN 'TelehealthOutsideHome' WHEN 16 THEN 'TelehealthInHome' WHEN 17 THEN 'OutreachSiteOrStreet' END AS default_place_service_label, -- clinic.DefaultPlaceService decoded to OpenDental's name
+  CASE r.defaultplaceservice
+      WHEN 0 THEN 'Office'
+      WHEN 1 THEN 'PatientsHome'
+      WHEN 2 THEN 'InpatHospital'
+      WHEN 3 THEN 'OutpatHospital'
+      WHEN 4 THEN 'SkilledNursFac'
+      WHEN 5 THEN 'CustodialCareFacility'
+      WHEN 6 THEN 'OtherLocation'
+      WHEN 7 THEN 'MobileUnit'
+      WHEN 8 THEN 'School'
+      WHEN 9 THEN 'MilitaryTreatFac'
+      WHEN 10 THEN 'FederalHealthCenter'
+      WHEN 11 THEN 'PublicHealthClinic'
+      WHEN 12 THEN 'RuralHealthClinic'
+      WHEN 13 THEN 'EmergencyRoomHospital'
+      WHEN 14 THEN 'AmbulatorySurgicalCenter'
+      WHEN 15 THEN 'TelehealthOutsideHome'
+      WHEN 16 THEN 'TelehealthInHome'
+      WHEN 17 THEN 'OutreachSiteOrStreet'
+    END AS default_place_service_label,                         -- clinic.DefaultPlaceService decoded
   r.insbillingprov AS ins_billing_provider_id,                  -- clinic.InsBillingProv; 0 = default practice provider, -1 = treating provider; references provider.ProvNum
   r.fax AS fax,                                                 -- clinic.Fax
   r.emailaddressnum AS emailaddress_id,                         -- clinic.EmailAddressNum; references emailaddress.EmailAddressNum

@@ -4,7 +4,31 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key commlog_id),
   grain commlog_id,
   audits (primary_key(column := commlog_id)),
-  description 'OpenDental commlog: one row per CommlogNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental commlog: one row per CommlogNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    commlog_id BIGINT,
+    patient_id BIGINT,
+    comm_date_time TIMESTAMP,
+    comm_type_def_id BIGINT,
+    mode SMALLINT,
+    mode_label TEXT,
+    sent_or_received SMALLINT,
+    sent_or_received_label TEXT,
+    user_id BIGINT,
+    sig_is_topaz BOOLEAN,
+    updated_at TIMESTAMPTZ,
+    date_time_end TIMESTAMP,
+    comm_source SMALLINT,
+    comm_source_label TEXT,
+    program_id BIGINT,
+    datetime_entry TIMESTAMP,
+    referral_id BIGINT,
+    comm_referral_behavior SMALLINT,
+    comm_referral_behavior_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,20 +37,49 @@ SELECT
   NULLIF(r.commdatetime, TIMESTAMP '0001-01-01 00:00:00') AS comm_date_time, -- commlog.CommDateTime; 0001-01-01 (none) -> NULL
   r.commtype AS comm_type_def_id,                               -- commlog.CommType: a definition.DefNum of category CommLogTypes; 0 = none
   r.mode_ AS mode,                                              -- commlog.Mode_ code: 0 None, 1 Email, 2 Mail, 3 Phone, 4 InPerson, 5 Text, 6 EmailAndText, 7 PhoneAndText, 8 Fax
-  CASE r.mode_ WHEN 0 THEN 'None' WHEN 1 THEN 'Email' WHEN 2 THEN 'Mail' WHEN 3 THEN 'Phone' WHEN 4 THEN 'InPerson' WHEN 5 THEN 'Text' WHEN 6 THEN 'EmailAndText' WHEN 7 THEN 'PhoneAndText' WHEN 8 THEN 'Fax' END AS mode_label, -- commlog.Mode_ decoded to OpenDental's name
+  CASE r.mode_
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Email'
+      WHEN 2 THEN 'Mail'
+      WHEN 3 THEN 'Phone'
+      WHEN 4 THEN 'InPerson'
+      WHEN 5 THEN 'Text'
+      WHEN 6 THEN 'EmailAndText'
+      WHEN 7 THEN 'PhoneAndText'
+      WHEN 8 THEN 'Fax'
+    END AS mode_label,                                          -- commlog.Mode_ decoded
   r.sentorreceived AS sent_or_received,                         -- commlog.SentOrReceived code: 0 Neither, 1 Sent, 2 Received
-  CASE r.sentorreceived WHEN 0 THEN 'Neither' WHEN 1 THEN 'Sent' WHEN 2 THEN 'Received' END AS sent_or_received_label, -- commlog.SentOrReceived decoded to OpenDental's name
+  CASE r.sentorreceived
+      WHEN 0 THEN 'Neither'
+      WHEN 1 THEN 'Sent'
+      WHEN 2 THEN 'Received'
+    END AS sent_or_received_label,                              -- commlog.SentOrReceived decoded
   r.usernum AS user_id,                                         -- commlog.UserNum; references userod.UserNum
   r.sigistopaz <> 0 AS sig_is_topaz,                            -- commlog.SigIsTopaz (boolean)
   r.datetstamp AS updated_at,                                   -- commlog.DateTStamp
   NULLIF(r.datetimeend, TIMESTAMP '0001-01-01 00:00:00') AS date_time_end, -- commlog.DateTimeEnd; 0001-01-01 (none) -> NULL
   r.commsource AS comm_source,                                  -- commlog.CommSource code: 0 User, 1 WebSched, 2 ProgramLink, 3 ApptReminder, 4 EServices, 5 SupplementalBackup, 6 ApptThankYou, 7 FHIR, 8 NewPatThankYou, 9 MsgToPay
-  CASE r.commsource WHEN 0 THEN 'User' WHEN 1 THEN 'WebSched' WHEN 2 THEN 'ProgramLink' WHEN 3 THEN 'ApptReminder' WHEN 4 THEN 'EServices' WHEN 5 THEN 'SupplementalBackup' WHEN 6 THEN 'ApptThankYou' WHEN 7 THEN 'FHIR' WHEN 8 THEN 'NewPatThankYou' WHEN 9 THEN 'MsgToPay' END AS comm_source_label, -- commlog.CommSource decoded to OpenDental's name
+  CASE r.commsource
+      WHEN 0 THEN 'User'
+      WHEN 1 THEN 'WebSched'
+      WHEN 2 THEN 'ProgramLink'
+      WHEN 3 THEN 'ApptReminder'
+      WHEN 4 THEN 'EServices'
+      WHEN 5 THEN 'SupplementalBackup'
+      WHEN 6 THEN 'ApptThankYou'
+      WHEN 7 THEN 'FHIR'
+      WHEN 8 THEN 'NewPatThankYou'
+      WHEN 9 THEN 'MsgToPay'
+    END AS comm_source_label,                                   -- commlog.CommSource decoded
   r.programnum AS program_id,                                   -- commlog.ProgramNum; references program.ProgramNum
   NULLIF(r.datetentry, TIMESTAMP '0001-01-01 00:00:00') AS datetime_entry, -- commlog.DateTEntry; 0001-01-01 (none) -> NULL
   r.referralnum AS referral_id,                                 -- commlog.ReferralNum; references referral.ReferralNum
   r.commreferralbehavior AS comm_referral_behavior,             -- commlog.CommReferralBehavior code: 0 None, 1 TopAnchored, 2 Hidden
-  CASE r.commreferralbehavior WHEN 0 THEN 'None' WHEN 1 THEN 'TopAnchored' WHEN 2 THEN 'Hidden' END AS comm_referral_behavior_label, -- commlog.CommReferralBehavior decoded to OpenDental's name
+  CASE r.commreferralbehavior
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'TopAnchored'
+      WHEN 2 THEN 'Hidden'
+    END AS comm_referral_behavior_label,                        -- commlog.CommReferralBehavior decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.commlog AS r

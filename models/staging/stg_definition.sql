@@ -4,13 +4,83 @@ MODEL (
   kind FULL,
   grain definition_id,
   audits (primary_key(column := definition_id)),
-  description 'OpenDental definition: one row per DefNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental definition: one row per DefNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    definition_id BIGINT,
+    category SMALLINT,
+    category_label TEXT,
+    item_order INT,
+    item_name TEXT,
+    item_value TEXT,
+    item_color INT,
+    is_hidden BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.defnum AS definition_id,                                    -- definition.DefNum
   r.category AS category,                                       -- definition.Category code: 0 AccountColors, 1 AdjTypes, 2 ApptConfirmed, 3 ApptProcsQuickAdd, 4 BillingTypes, 5 ClaimFormats, 6 DunningMessages, 7 FeeSchedNamesOld, 8 MedicalNotes, 9 OperatoriesOld, 10 PaymentTypes, 11 ProcCodeCats, 12 ProgNoteColors, 13 RecallUnschedStatus, 14 ServiceNotes, 15 DiscountTypes, 16 Diagnosis, 17 AppointmentColors, 18 ImageCats, 19 ApptPhoneNotes, 20 TxPriorities, 21 MiscColors, 22 ChartGraphicColors, 23 ContactCategories, 24 LetterMergeCats, 25 BlockoutTypes, 26 ProcButtonCats, 27 CommLogTypes, 28 SupplyCats, 29 PaySplitUnearnedType, 30 Prognosis, 31 ClaimCustomTracking, 32 InsurancePaymentType, 33 TaskPriorities, 34 FeeColors, 35 ProviderSpecialties, 36 ClaimPaymentTracking, 37 AccountQuickCharge, 38 InsuranceVerificationStatus, 39 Regions, 40 ClaimPaymentGroups, 41 AutoNoteCats, 42 WebSchedNewPatApptTypes, 43 ClaimErrorCode, 44 ClinicSpecialty, 45 JobPriorities, 46 CarrierGroupNames, 47 PayPlanCategories, 48 AutoDeposit, 49 InsuranceFilingCodeGroup, 50 TimeCardAdjTypes, 51 WebSchedExistingApptTypes, 52 CertificationCategories, 53 EClipboardImageCapture, 54 TaskCategories, 55 OperatoryTypes
-  CASE r.category WHEN 0 THEN 'AccountColors' WHEN 1 THEN 'AdjTypes' WHEN 2 THEN 'ApptConfirmed' WHEN 3 THEN 'ApptProcsQuickAdd' WHEN 4 THEN 'BillingTypes' WHEN 5 THEN 'ClaimFormats' WHEN 6 THEN 'DunningMessages' WHEN 7 THEN 'FeeSchedNamesOld' WHEN 8 THEN 'MedicalNotes' WHEN 9 THEN 'OperatoriesOld' WHEN 10 THEN 'PaymentTypes' WHEN 11 THEN 'ProcCodeCats' WHEN 12 THEN 'ProgNoteColors' WHEN 13 THEN 'RecallUnschedStatus' WHEN 14 THEN 'ServiceNotes' WHEN 15 THEN 'DiscountTypes' WHEN 16 THEN 'Diagnosis' WHEN 17 THEN 'AppointmentColors' WHEN 18 THEN 'ImageCats' WHEN 19 THEN 'ApptPhoneNotes' WHEN 20 THEN 'TxPriorities' WHEN 21 THEN 'MiscColors' WHEN 22 THEN 'ChartGraphicColors' WHEN 23 THEN 'ContactCategories' WHEN 24 THEN 'LetterMergeCats' WHEN 25 THEN 'BlockoutTypes' WHEN 26 THEN 'ProcButtonCats' WHEN 27 THEN 'CommLogTypes' WHEN 28 THEN 'SupplyCats' WHEN 29 THEN 'PaySplitUnearnedType' WHEN 30 THEN 'Prognosis' WHEN 31 THEN 'ClaimCustomTracking' WHEN 32 THEN 'InsurancePaymentType' WHEN 33 THEN 'TaskPriorities' WHEN 34 THEN 'FeeColors' WHEN 35 THEN 'ProviderSpecialties' WHEN 36 THEN 'ClaimPaymentTracking' WHEN 37 THEN 'AccountQuickCharge' WHEN 38 THEN 'InsuranceVerificationStatus' WHEN 39 THEN 'Regions' WHEN 40 THEN 'ClaimPaymentGroups' WHEN 41 THEN 'AutoNoteCats' WHEN 42 THEN 'WebSchedNewPatApptTypes' WHEN 43 THEN 'ClaimErrorCode' WHEN 44 THEN 'ClinicSpecialty' WHEN 45 THEN 'JobPriorities' WHEN 46 THEN 'CarrierGroupNames' WHEN 47 THEN 'PayPlanCategories' WHEN 48 THEN 'AutoDeposit' WHEN 49 THEN 'InsuranceFilingCodeGroup' WHEN 50 THEN 'TimeCardAdjTypes' WHEN 51 THEN 'WebSchedExistingApptTypes' WHEN 52 THEN 'CertificationCategories' WHEN 53 THEN 'EClipboardImageCapture' WHEN 54 THEN 'TaskCategories' WHEN 55 THEN 'OperatoryTypes' END AS category_label, -- definition.Category decoded to OpenDental's name
+  CASE r.category
+      WHEN 0 THEN 'AccountColors'
+      WHEN 1 THEN 'AdjTypes'
+      WHEN 2 THEN 'ApptConfirmed'
+      WHEN 3 THEN 'ApptProcsQuickAdd'
+      WHEN 4 THEN 'BillingTypes'
+      WHEN 5 THEN 'ClaimFormats'
+      WHEN 6 THEN 'DunningMessages'
+      WHEN 7 THEN 'FeeSchedNamesOld'
+      WHEN 8 THEN 'MedicalNotes'
+      WHEN 9 THEN 'OperatoriesOld'
+      WHEN 10 THEN 'PaymentTypes'
+      WHEN 11 THEN 'ProcCodeCats'
+      WHEN 12 THEN 'ProgNoteColors'
+      WHEN 13 THEN 'RecallUnschedStatus'
+      WHEN 14 THEN 'ServiceNotes'
+      WHEN 15 THEN 'DiscountTypes'
+      WHEN 16 THEN 'Diagnosis'
+      WHEN 17 THEN 'AppointmentColors'
+      WHEN 18 THEN 'ImageCats'
+      WHEN 19 THEN 'ApptPhoneNotes'
+      WHEN 20 THEN 'TxPriorities'
+      WHEN 21 THEN 'MiscColors'
+      WHEN 22 THEN 'ChartGraphicColors'
+      WHEN 23 THEN 'ContactCategories'
+      WHEN 24 THEN 'LetterMergeCats'
+      WHEN 25 THEN 'BlockoutTypes'
+      WHEN 26 THEN 'ProcButtonCats'
+      WHEN 27 THEN 'CommLogTypes'
+      WHEN 28 THEN 'SupplyCats'
+      WHEN 29 THEN 'PaySplitUnearnedType'
+      WHEN 30 THEN 'Prognosis'
+      WHEN 31 THEN 'ClaimCustomTracking'
+      WHEN 32 THEN 'InsurancePaymentType'
+      WHEN 33 THEN 'TaskPriorities'
+      WHEN 34 THEN 'FeeColors'
+      WHEN 35 THEN 'ProviderSpecialties'
+      WHEN 36 THEN 'ClaimPaymentTracking'
+      WHEN 37 THEN 'AccountQuickCharge'
+      WHEN 38 THEN 'InsuranceVerificationStatus'
+      WHEN 39 THEN 'Regions'
+      WHEN 40 THEN 'ClaimPaymentGroups'
+      WHEN 41 THEN 'AutoNoteCats'
+      WHEN 42 THEN 'WebSchedNewPatApptTypes'
+      WHEN 43 THEN 'ClaimErrorCode'
+      WHEN 44 THEN 'ClinicSpecialty'
+      WHEN 45 THEN 'JobPriorities'
+      WHEN 46 THEN 'CarrierGroupNames'
+      WHEN 47 THEN 'PayPlanCategories'
+      WHEN 48 THEN 'AutoDeposit'
+      WHEN 49 THEN 'InsuranceFilingCodeGroup'
+      WHEN 50 THEN 'TimeCardAdjTypes'
+      WHEN 51 THEN 'WebSchedExistingApptTypes'
+      WHEN 52 THEN 'CertificationCategories'
+      WHEN 53 THEN 'EClipboardImageCapture'
+      WHEN 54 THEN 'TaskCategories'
+      WHEN 55 THEN 'OperatoryTypes'
+    END AS category_label,                                      -- definition.Category decoded
   r.itemorder AS item_order,                                    -- definition.ItemOrder
   r.itemname AS item_name,                                      -- definition.ItemName
   r.itemvalue AS item_value,                                    -- definition.ItemValue

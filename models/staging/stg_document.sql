@@ -4,7 +4,40 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key document_id),
   grain document_id,
   audits (primary_key(column := document_id)),
-  description 'OpenDental document: one row per DocNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental document: one row per DocNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    document_id BIGINT,
+    description TEXT,
+    date_created TIMESTAMP,
+    doc_category_def_id BIGINT,
+    patient_id BIGINT,
+    file_name TEXT,
+    img_type SMALLINT,
+    img_type_label TEXT,
+    is_flipped BOOLEAN,
+    degrees_rotated REAL,
+    tooth_numbers TEXT,
+    sig_is_topaz BOOLEAN,
+    crop_x INT,
+    crop_y INT,
+    crop_w INT,
+    crop_h INT,
+    windowing_min INT,
+    windowing_max INT,
+    mountitem_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    external_guid TEXT,
+    external_source TEXT,
+    external_source_label TEXT,
+    provider_id BIGINT,
+    is_crop_old BOOLEAN,
+    image_capture_type SMALLINT,
+    image_capture_type_label TEXT,
+    print_heading BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -15,7 +48,13 @@ SELECT
   r.patnum AS patient_id,                                       -- document.PatNum; references patient.PatNum
   r.filename AS file_name,                                      -- document.FileName
   r.imgtype AS img_type,                                        -- document.ImgType code: 0 Document, 1 Radiograph, 2 Photo, 3 File, 4 Attachment
-  CASE r.imgtype WHEN 0 THEN 'Document' WHEN 1 THEN 'Radiograph' WHEN 2 THEN 'Photo' WHEN 3 THEN 'File' WHEN 4 THEN 'Attachment' END AS img_type_label, -- document.ImgType decoded to OpenDental's name
+  CASE r.imgtype
+      WHEN 0 THEN 'Document'
+      WHEN 1 THEN 'Radiograph'
+      WHEN 2 THEN 'Photo'
+      WHEN 3 THEN 'File'
+      WHEN 4 THEN 'Attachment'
+    END AS img_type_label,                                      -- document.ImgType decoded
   r.isflipped <> 0 AS is_flipped,                               -- document.IsFlipped (boolean)
   r.degreesrotated AS degrees_rotated,                          -- document.DegreesRotated
   r.toothnumbers AS tooth_numbers,                              -- document.ToothNumbers
@@ -30,11 +69,21 @@ SELECT
   r.datetstamp AS updated_at,                                   -- document.DateTStamp
   r.externalguid AS external_guid,                              -- document.ExternalGUID
   r.externalsource AS external_source,                          -- document.ExternalSource code: 0 None, 1 Dropbox, 2 XVWeb
-  CASE r.externalsource WHEN '0' THEN 'None' WHEN '1' THEN 'Dropbox' WHEN '2' THEN 'XVWeb' END AS external_source_label, -- document.ExternalSource decoded to OpenDental's name
+  CASE r.externalsource
+      WHEN '0' THEN 'None'
+      WHEN '1' THEN 'Dropbox'
+      WHEN '2' THEN 'XVWeb'
+    END AS external_source_label,                               -- document.ExternalSource decoded
   r.provnum AS provider_id,                                     -- document.ProvNum; references provider.ProvNum
   r.iscropold <> 0 AS is_crop_old,                              -- document.IsCropOld (boolean)
   r.imagecapturetype AS image_capture_type,                     -- document.ImageCaptureType code: 0 Miscellaneous, 1 PrimaryInsFront, 2 PrimaryInsBack, 3 SecondaryInsFront, 4 SecondaryInsBack
-  CASE r.imagecapturetype WHEN 0 THEN 'Miscellaneous' WHEN 1 THEN 'PrimaryInsFront' WHEN 2 THEN 'PrimaryInsBack' WHEN 3 THEN 'SecondaryInsFront' WHEN 4 THEN 'SecondaryInsBack' END AS image_capture_type_label, -- document.ImageCaptureType decoded to OpenDental's name
+  CASE r.imagecapturetype
+      WHEN 0 THEN 'Miscellaneous'
+      WHEN 1 THEN 'PrimaryInsFront'
+      WHEN 2 THEN 'PrimaryInsBack'
+      WHEN 3 THEN 'SecondaryInsFront'
+      WHEN 4 THEN 'SecondaryInsBack'
+    END AS image_capture_type_label,                            -- document.ImageCaptureType decoded
   r.printheading <> 0 AS print_heading,                         -- document.PrintHeading (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -4,7 +4,26 @@ MODEL (
   kind FULL,
   grain employee_id,
   audits (primary_key(column := employee_id)),
-  description 'OpenDental employee: one row per EmployeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental employee: one row per EmployeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    employee_id BIGINT,
+    last_name TEXT,
+    first_name TEXT,
+    middle_initial TEXT,
+    is_hidden BOOLEAN,
+    clock_status TEXT,
+    phone_ext INT,
+    payroll_id TEXT,
+    wireless_phone TEXT,
+    email_work TEXT,
+    email_personal TEXT,
+    is_furloughed BOOLEAN,
+    is_working_home BOOLEAN,
+    reports_to_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

@@ -4,17 +4,59 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key entry_log_id),
   grain entry_log_id,
   audits (primary_key(column := entry_log_id)),
-  description 'OpenDental entrylog: one row per EntryLogNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental entrylog: one row per EntryLogNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    entry_log_id BIGINT,
+    user_id BIGINT,
+    f_key_type SMALLINT,
+    f_key_type_label TEXT,
+    fkey BIGINT,
+    log_source SMALLINT,
+    log_source_label TEXT,
+    entry_date_time TIMESTAMP,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.entrylognum AS entry_log_id,                                -- entrylog.EntryLogNum
   r.usernum AS user_id,                                         -- entrylog.UserNum; references userod.UserNum
   r.fkeytype AS f_key_type,                                     -- entrylog.FKeyType code: 0 Appointment
-  CASE r.fkeytype WHEN 0 THEN 'Appointment' END AS f_key_type_label, -- entrylog.FKeyType decoded to OpenDental's name
+  CASE r.fkeytype
+      WHEN 0 THEN 'Appointment'
+    END AS f_key_type_label,                                    -- entrylog.FKeyType decoded
   r.fkey AS fkey,                                               -- entrylog.FKey
   r.logsource AS log_source,                                    -- entrylog.LogSource code: 0 None, 1 WebSched, 2 InsPlanImport834, 3 HL7, 4 DBM, 5 FHIR, 6 PatientPortal, 7 WebSchedNewPatAppt, 8 AutoConfirmations, 9 Diagnostic, 10 MobileWeb, 11 CanadaEobAutoImport, 12 WebSchedASAP, 13 OpenDentalService, 14 BroadcastMonitor, 15 AutoLogOff, 16 ODMobile, 17 TextMessaging, 18 CareCredit, 19 WebSchedExistingPatient, 20 eRx, 21 SignupPortal, 22 EmployerImport834, 23 API, 24 ClaimReceiveAutomatic, 25 PaymentPortal
-  CASE r.logsource WHEN 0 THEN 'None' WHEN 1 THEN 'WebSched' WHEN 2 THEN 'InsPlanImport834' WHEN 3 THEN 'HL7' WHEN 4 THEN 'DBM' WHEN 5 THEN 'FHIR' WHEN 6 THEN 'PatientPortal' WHEN 7 THEN 'WebSchedNewPatAppt' WHEN 8 THEN 'AutoConfirmations' WHEN 9 THEN 'Diagnostic' WHEN 10 THEN 'MobileWeb' WHEN 11 THEN 'CanadaEobAutoImport' WHEN 12 THEN 'WebSchedASAP' WHEN 13 THEN 'OpenDentalService' WHEN 14 THEN 'BroadcastMonitor' WHEN 15 THEN 'AutoLogOff' WHEN 16 THEN 'ODMobile' WHEN 17 THEN 'TextMessaging' WHEN 18 THEN 'CareCredit' WHEN 19 THEN 'WebSchedExistingPatient' WHEN 20 THEN 'eRx' WHEN 21 THEN 'SignupPortal' WHEN 22 THEN 'EmployerImport834' WHEN 23 THEN 'API' WHEN 24 THEN 'ClaimReceiveAutomatic' WHEN 25 THEN 'PaymentPortal' END AS log_source_label, -- entrylog.LogSource decoded to OpenDental's name
+  CASE r.logsource
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'WebSched'
+      WHEN 2 THEN 'InsPlanImport834'
+      WHEN 3 THEN 'HL7'
+      WHEN 4 THEN 'DBM'
+      WHEN 5 THEN 'FHIR'
+      WHEN 6 THEN 'PatientPortal'
+      WHEN 7 THEN 'WebSchedNewPatAppt'
+      WHEN 8 THEN 'AutoConfirmations'
+      WHEN 9 THEN 'Diagnostic'
+      WHEN 10 THEN 'MobileWeb'
+      WHEN 11 THEN 'CanadaEobAutoImport'
+      WHEN 12 THEN 'WebSchedASAP'
+      WHEN 13 THEN 'OpenDentalService'
+      WHEN 14 THEN 'BroadcastMonitor'
+      WHEN 15 THEN 'AutoLogOff'
+      WHEN 16 THEN 'ODMobile'
+      WHEN 17 THEN 'TextMessaging'
+      WHEN 18 THEN 'CareCredit'
+      WHEN 19 THEN 'WebSchedExistingPatient'
+      WHEN 20 THEN 'eRx'
+      WHEN 21 THEN 'SignupPortal'
+      WHEN 22 THEN 'EmployerImport834'
+      WHEN 23 THEN 'API'
+      WHEN 24 THEN 'ClaimReceiveAutomatic'
+      WHEN 25 THEN 'PaymentPortal'
+    END AS log_source_label,                                    -- entrylog.LogSource decoded
   NULLIF(r.entrydatetime, TIMESTAMP '0001-01-01 00:00:00') AS entry_date_time, -- entrylog.EntryDateTime; 0001-01-01 (none) -> NULL
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -4,7 +4,22 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key fee_id),
   grain fee_id,
   audits (primary_key(column := fee_id)),
-  description 'OpenDental fee: one row per FeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental fee: one row per FeeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    fee_id BIGINT,
+    amount DOUBLE,
+    old_code TEXT,
+    fee_schedule_id BIGINT,
+    procedure_code_id BIGINT,
+    clinic_id BIGINT,
+    provider_id BIGINT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

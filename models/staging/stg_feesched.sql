@@ -4,14 +4,35 @@ MODEL (
   kind FULL,
   grain fee_schedule_id,
   audits (primary_key(column := fee_schedule_id)),
-  description 'OpenDental feesched: one row per FeeSchedNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental feesched: one row per FeeSchedNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    fee_schedule_id BIGINT,
+    description TEXT,
+    fee_sched_type INT,
+    fee_sched_type_label TEXT,
+    item_order INT,
+    is_hidden BOOLEAN,
+    is_global BOOLEAN,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.feeschednum AS fee_schedule_id,                             -- feesched.FeeSchedNum
   r.description AS description,                                 -- feesched.Description
   r.feeschedtype AS fee_sched_type,                             -- feesched.FeeSchedType code: 0 Normal, 1 CoPay, 2 OutNetwork, 3 FixedBenefit, 4 ManualBlueBook
-  CASE r.feeschedtype WHEN 0 THEN 'Normal' WHEN 1 THEN 'CoPay' WHEN 2 THEN 'OutNetwork' WHEN 3 THEN 'FixedBenefit' WHEN 4 THEN 'ManualBlueBook' END AS fee_sched_type_label, -- feesched.FeeSchedType decoded to OpenDental's name
+  CASE r.feeschedtype
+      WHEN 0 THEN 'Normal'
+      WHEN 1 THEN 'CoPay'
+      WHEN 2 THEN 'OutNetwork'
+      WHEN 3 THEN 'FixedBenefit'
+      WHEN 4 THEN 'ManualBlueBook'
+    END AS fee_sched_type_label,                                -- feesched.FeeSchedType decoded
   r.itemorder AS item_order,                                    -- feesched.ItemOrder
   r.ishidden <> 0 AS is_hidden,                                 -- feesched.IsHidden (boolean)
   r.isglobal <> 0 AS is_global,                                 -- feesched.IsGlobal (boolean)

@@ -4,7 +4,53 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key hist_appointment_id),
   grain hist_appointment_id,
   audits (primary_key(column := hist_appointment_id)),
-  description 'OpenDental histappointment: one row per HistApptNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental histappointment: one row per HistApptNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    hist_appointment_id BIGINT,
+    hist_user_id BIGINT,
+    hist_datetime TIMESTAMP,
+    hist_appt_action SMALLINT,
+    hist_appt_action_label TEXT,
+    appt_source SMALLINT,
+    appt_source_label TEXT,
+    appointment_id BIGINT,
+    patient_id BIGINT,
+    apt_status SMALLINT,
+    apt_status_label TEXT,
+    pattern TEXT,
+    confirmed_def_id BIGINT,
+    time_locked BOOLEAN,
+    operatory_id BIGINT,
+    provider_id BIGINT,
+    hygienist_id BIGINT,
+    apt_date_time TIMESTAMP,
+    next_appointment_id BIGINT,
+    unsched_status_def_id BIGINT,
+    is_new_patient BOOLEAN,
+    proc_descript TEXT,
+    assistant_id BIGINT,
+    clinic_id BIGINT,
+    is_hygiene BOOLEAN,
+    updated_at TIMESTAMPTZ,
+    date_time_arrived TIMESTAMP,
+    date_time_seated TIMESTAMP,
+    date_time_dismissed TIMESTAMP,
+    ins_plan1_id BIGINT,
+    ins_plan2_id BIGINT,
+    date_time_asked_to_arrive TIMESTAMP,
+    color_override INT,
+    appointment_type_id BIGINT,
+    entry_user_id BIGINT,
+    sec_datetime_entry TIMESTAMP,
+    priority SMALLINT,
+    priority_label TEXT,
+    prov_bar_text TEXT,
+    pattern_secondary TEXT,
+    item_order_planned INT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -12,13 +58,37 @@ SELECT
   r.histusernum AS hist_user_id,                                -- histappointment.HistUserNum; references userod.UserNum
   NULLIF(r.histdatetstamp, TIMESTAMP '0001-01-01 00:00:00') AS hist_datetime, -- histappointment.HistDateTStamp; 0001-01-01 (none) -> NULL
   r.histapptaction AS hist_appt_action,                         -- histappointment.HistApptAction code: 0 Created, 1 Changed, 2 Missed, 3 Cancelled, 4 Deleted
-  CASE r.histapptaction WHEN 0 THEN 'Created' WHEN 1 THEN 'Changed' WHEN 2 THEN 'Missed' WHEN 3 THEN 'Cancelled' WHEN 4 THEN 'Deleted' END AS hist_appt_action_label, -- histappointment.HistApptAction decoded to OpenDental's name
+  CASE r.histapptaction
+      WHEN 0 THEN 'Created'
+      WHEN 1 THEN 'Changed'
+      WHEN 2 THEN 'Missed'
+      WHEN 3 THEN 'Cancelled'
+      WHEN 4 THEN 'Deleted'
+    END AS hist_appt_action_label,                              -- histappointment.HistApptAction decoded
   r.apptsource AS appt_source,                                  -- histappointment.ApptSource code: 0 None, 1 EConnector, 2 Broadcaster, 3 BroadcastMonitor, 4 ServiceMainHQ, 5 OpenDentalService, 6 OpenDentalAPIService
-  CASE r.apptsource WHEN 0 THEN 'None' WHEN 1 THEN 'EConnector' WHEN 2 THEN 'Broadcaster' WHEN 3 THEN 'BroadcastMonitor' WHEN 4 THEN 'ServiceMainHQ' WHEN 5 THEN 'OpenDentalService' WHEN 6 THEN 'OpenDentalAPIService' END AS appt_source_label, -- histappointment.ApptSource decoded to OpenDental's name
+  CASE r.apptsource
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'EConnector'
+      WHEN 2 THEN 'Broadcaster'
+      WHEN 3 THEN 'BroadcastMonitor'
+      WHEN 4 THEN 'ServiceMainHQ'
+      WHEN 5 THEN 'OpenDentalService'
+      WHEN 6 THEN 'OpenDentalAPIService'
+    END AS appt_source_label,                                   -- histappointment.ApptSource decoded
   r.aptnum AS appointment_id,                                   -- histappointment.AptNum
   r.patnum AS patient_id,                                       -- histappointment.PatNum; references patient.PatNum
   r.aptstatus AS apt_status,                                    -- histappointment.AptStatus code: 0 None, 1 Scheduled, 2 Complete, 3 UnschedList, 4 ASAP, 5 Broken, 6 Planned, 7 PtNote, 8 PtNoteCompleted
-  CASE r.aptstatus WHEN 0 THEN 'None' WHEN 1 THEN 'Scheduled' WHEN 2 THEN 'Complete' WHEN 3 THEN 'UnschedList' WHEN 4 THEN 'ASAP' WHEN 5 THEN 'Broken' WHEN 6 THEN 'Planned' WHEN 7 THEN 'PtNote' WHEN 8 THEN 'PtNoteCompleted' END AS apt_status_label, -- histappointment.AptStatus decoded to OpenDental's name
+  CASE r.aptstatus
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Scheduled'
+      WHEN 2 THEN 'Complete'
+      WHEN 3 THEN 'UnschedList'
+      WHEN 4 THEN 'ASAP'
+      WHEN 5 THEN 'Broken'
+      WHEN 6 THEN 'Planned'
+      WHEN 7 THEN 'PtNote'
+      WHEN 8 THEN 'PtNoteCompleted'
+    END AS apt_status_label,                                    -- histappointment.AptStatus decoded
   r.pattern AS pattern,                                         -- histappointment.Pattern
   r.confirmed AS confirmed_def_id,                              -- histappointment.Confirmed; references definition.DefNum
   r.timelocked <> 0 AS time_locked,                             -- histappointment.TimeLocked (boolean)
@@ -45,7 +115,10 @@ SELECT
   r.secusernumentry AS entry_user_id,                           -- histappointment.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- histappointment.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.priority AS priority,                                       -- histappointment.Priority code: 0 Normal, 1 ASAP
-  CASE r.priority WHEN 0 THEN 'Normal' WHEN 1 THEN 'ASAP' END AS priority_label, -- histappointment.Priority decoded to OpenDental's name
+  CASE r.priority
+      WHEN 0 THEN 'Normal'
+      WHEN 1 THEN 'ASAP'
+    END AS priority_label,                                      -- histappointment.Priority decoded
   r.provbartext AS prov_bar_text,                               -- histappointment.ProvBarText
   r.patternsecondary AS pattern_secondary,                      -- histappointment.PatternSecondary
   r.itemorderplanned AS item_order_planned,                     -- histappointment.ItemOrderPlanned

@@ -4,7 +4,66 @@ MODEL (
   kind FULL,
   grain plan_id,
   audits (primary_key(column := plan_id)),
-  description 'OpenDental insplan: one row per PlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental insplan: one row per PlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    plan_id BIGINT,
+    group_name TEXT,
+    group_num TEXT,
+    fee_schedule_id BIGINT,
+    plan_type TEXT,
+    plan_type_label TEXT,
+    claim_form_id BIGINT,
+    use_alt_code BOOLEAN,
+    claims_use_ucr BOOLEAN,
+    copay_fee_sched_id BIGINT,
+    employer_id BIGINT,
+    carrier_id BIGINT,
+    allowed_fee_sched_id BIGINT,
+    trojan_id TEXT,
+    division_no TEXT,
+    is_medical BOOLEAN,
+    filing_code_id BIGINT,
+    dentaide_card_sequence SMALLINT,
+    show_base_units BOOLEAN,
+    code_subst_none BOOLEAN,
+    is_hidden BOOLEAN,
+    month_renew SMALLINT,
+    filing_code_subtype_id BIGINT,
+    canadian_plan_flag TEXT,
+    canadian_plan_flag_label TEXT,
+    canadian_diagnostic_code TEXT,
+    canadian_institution_code TEXT,
+    rx_bin TEXT,
+    cob_rule SMALLINT,
+    cob_rule_label TEXT,
+    sop_code TEXT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    hide_from_verify_list BOOLEAN,
+    ortho_type SMALLINT,
+    ortho_type_label TEXT,
+    ortho_auto_proc_freq SMALLINT,
+    ortho_auto_proc_freq_label TEXT,
+    ortho_auto_procedure_code_id BIGINT,
+    ortho_auto_fee_billed DOUBLE,
+    ortho_auto_claim_days_wait INT,
+    billing_type_def_id BIGINT,
+    has_ppo_subst_writeoffs BOOLEAN,
+    exclusion_fee_rule SMALLINT,
+    exclusion_fee_rule_label TEXT,
+    manual_fee_sched_id BIGINT,
+    is_blue_book_enabled BOOLEAN,
+    ins_plans_zero_write_offs_on_annual_max_override SMALLINT,
+    ins_plans_zero_write_offs_on_annual_max_override_label TEXT,
+    ins_plans_zero_write_offs_on_freq_or_aging_override SMALLINT,
+    ins_plans_zero_write_offs_on_freq_or_aging_override_label TEXT,
+    per_visit_pat_amount DOUBLE,
+    per_visit_ins_amount DOUBLE,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,7 +72,12 @@ SELECT
   r.groupnum AS group_num,                                      -- insplan.GroupNum
   r.feesched AS fee_schedule_id,                                -- insplan.FeeSched; references feesched.FeeSchedNum
   r.plantype AS plan_type,                                      -- insplan.PlanType code:  Category percentage (default), p PPO percentage, f Flat copay, c Capitation
-  CASE r.plantype WHEN '' THEN 'Category percentage (default)' WHEN 'p' THEN 'PPO percentage' WHEN 'f' THEN 'Flat copay' WHEN 'c' THEN 'Capitation' END AS plan_type_label, -- insplan.PlanType decoded to OpenDental's name
+  CASE r.plantype
+      WHEN '' THEN 'Category percentage (default)'
+      WHEN 'p' THEN 'PPO percentage'
+      WHEN 'f' THEN 'Flat copay'
+      WHEN 'c' THEN 'Capitation'
+    END AS plan_type_label,                                     -- insplan.PlanType decoded
   r.claimformnum AS claim_form_id,                              -- insplan.ClaimFormNum; references claimform.ClaimFormNum
   r.usealtcode <> 0 AS use_alt_code,                            -- insplan.UseAltCode (boolean)
   r.claimsuseucr <> 0 AS claims_use_ucr,                        -- insplan.ClaimsUseUCR (boolean)
@@ -32,34 +96,65 @@ SELECT
   r.monthrenew AS month_renew,                                  -- insplan.MonthRenew
   r.filingcodesubtype AS filing_code_subtype_id,                -- insplan.FilingCodeSubtype; references insfilingcodesubtype.InsFilingCodeSubtypeNum
   r.canadianplanflag AS canadian_plan_flag,                     -- insplan.CanadianPlanFlag code:  None, A Newfoundland MCP, V Veteran's Affairs, N NIHB
-  CASE r.canadianplanflag WHEN '' THEN 'None' WHEN 'A' THEN 'Newfoundland MCP' WHEN 'V' THEN 'Veteran''s Affairs' WHEN 'N' THEN 'NIHB' END AS canadian_plan_flag_label, -- insplan.CanadianPlanFlag decoded to OpenDental's name
+  CASE r.canadianplanflag
+      WHEN '' THEN 'None'
+      WHEN 'A' THEN 'Newfoundland MCP'
+      WHEN 'V' THEN 'Veteran''s Affairs'
+      WHEN 'N' THEN 'NIHB'
+    END AS canadian_plan_flag_label,                            -- insplan.CanadianPlanFlag decoded
   r.canadiandiagnosticcode AS canadian_diagnostic_code,         -- insplan.CanadianDiagnosticCode
   r.canadianinstitutioncode AS canadian_institution_code,       -- insplan.CanadianInstitutionCode
   r.rxbin AS rx_bin,                                            -- insplan.RxBIN
   r.cobrule AS cob_rule,                                        -- insplan.CobRule code: 0 Basic, 1 Standard, 2 CarveOut, 3 SecondaryMedicaid
-  CASE r.cobrule WHEN 0 THEN 'Basic' WHEN 1 THEN 'Standard' WHEN 2 THEN 'CarveOut' WHEN 3 THEN 'SecondaryMedicaid' END AS cob_rule_label, -- insplan.CobRule decoded to OpenDental's name
+  CASE r.cobrule
+      WHEN 0 THEN 'Basic'
+      WHEN 1 THEN 'Standard'
+      WHEN 2 THEN 'CarveOut'
+      WHEN 3 THEN 'SecondaryMedicaid'
+    END AS cob_rule_label,                                      -- insplan.CobRule decoded
   r.sopcode AS sop_code,                                        -- insplan.SopCode; references sop.SopCode
   r.secusernumentry AS entry_user_id,                           -- insplan.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- insplan.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- insplan.SecDateTEdit
   r.hidefromverifylist <> 0 AS hide_from_verify_list,           -- insplan.HideFromVerifyList (boolean)
   r.orthotype AS ortho_type,                                    -- insplan.OrthoType code: 0 InitialClaimOnly, 1 InitialPlusVisit, 2 InitialPlusPeriodic
-  CASE r.orthotype WHEN 0 THEN 'InitialClaimOnly' WHEN 1 THEN 'InitialPlusVisit' WHEN 2 THEN 'InitialPlusPeriodic' END AS ortho_type_label, -- insplan.OrthoType decoded to OpenDental's name
+  CASE r.orthotype
+      WHEN 0 THEN 'InitialClaimOnly'
+      WHEN 1 THEN 'InitialPlusVisit'
+      WHEN 2 THEN 'InitialPlusPeriodic'
+    END AS ortho_type_label,                                    -- insplan.OrthoType decoded
   r.orthoautoprocfreq AS ortho_auto_proc_freq,                  -- insplan.OrthoAutoProcFreq code: 0 Monthly, 1 Quarterly, 2 SemiAnnual, 3 Annual
-  CASE r.orthoautoprocfreq WHEN 0 THEN 'Monthly' WHEN 1 THEN 'Quarterly' WHEN 2 THEN 'SemiAnnual' WHEN 3 THEN 'Annual' END AS ortho_auto_proc_freq_label, -- insplan.OrthoAutoProcFreq decoded to OpenDental's name
+  CASE r.orthoautoprocfreq
+      WHEN 0 THEN 'Monthly'
+      WHEN 1 THEN 'Quarterly'
+      WHEN 2 THEN 'SemiAnnual'
+      WHEN 3 THEN 'Annual'
+    END AS ortho_auto_proc_freq_label,                          -- insplan.OrthoAutoProcFreq decoded
   r.orthoautoproccodenumoverride AS ortho_auto_procedure_code_id, -- insplan.OrthoAutoProcCodeNumOverride; references procedurecode.CodeNum
   r.orthoautofeebilled AS ortho_auto_fee_billed,                -- insplan.OrthoAutoFeeBilled
   r.orthoautoclaimdayswait AS ortho_auto_claim_days_wait,       -- insplan.OrthoAutoClaimDaysWait
   r.billingtype AS billing_type_def_id,                         -- insplan.BillingType: a definition.DefNum of category BillingTypes; 0 = none
   r.haspposubstwriteoffs <> 0 AS has_ppo_subst_writeoffs,       -- insplan.HasPpoSubstWriteoffs (boolean)
   r.exclusionfeerule AS exclusion_fee_rule,                     -- insplan.ExclusionFeeRule code: 0 PracticeDefault, 1 DoNothing, 2 UseUcrFee
-  CASE r.exclusionfeerule WHEN 0 THEN 'PracticeDefault' WHEN 1 THEN 'DoNothing' WHEN 2 THEN 'UseUcrFee' END AS exclusion_fee_rule_label, -- insplan.ExclusionFeeRule decoded to OpenDental's name
+  CASE r.exclusionfeerule
+      WHEN 0 THEN 'PracticeDefault'
+      WHEN 1 THEN 'DoNothing'
+      WHEN 2 THEN 'UseUcrFee'
+    END AS exclusion_fee_rule_label,                            -- insplan.ExclusionFeeRule decoded
   r.manualfeeschednum AS manual_fee_sched_id,                   -- insplan.ManualFeeSchedNum; references feesched.FeeSchedNum
   r.isbluebookenabled <> 0 AS is_blue_book_enabled,             -- insplan.IsBlueBookEnabled (boolean)
   r.insplanszerowriteoffsonannualmaxoverride AS ins_plans_zero_write_offs_on_annual_max_override, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride code: 0 Unknown, 1 Yes, 2 No
-  CASE r.insplanszerowriteoffsonannualmaxoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_annual_max_override_label, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride decoded to OpenDental's name
+  CASE r.insplanszerowriteoffsonannualmaxoverride
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Yes'
+      WHEN 2 THEN 'No'
+    END AS ins_plans_zero_write_offs_on_annual_max_override_label, -- insplan.InsPlansZeroWriteOffsOnAnnualMaxOverride decoded
   r.insplanszerowriteoffsonfreqoragingoverride AS ins_plans_zero_write_offs_on_freq_or_aging_override, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride code: 0 Unknown, 1 Yes, 2 No
-  CASE r.insplanszerowriteoffsonfreqoragingoverride WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS ins_plans_zero_write_offs_on_freq_or_aging_override_label, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride decoded to OpenDental's name
+  CASE r.insplanszerowriteoffsonfreqoragingoverride
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Yes'
+      WHEN 2 THEN 'No'
+    END AS ins_plans_zero_write_offs_on_freq_or_aging_override_label, -- insplan.InsPlansZeroWriteOffsOnFreqOrAgingOverride decoded
   r.pervisitpatamount AS per_visit_pat_amount,                  -- insplan.PerVisitPatAmount
   r.pervisitinsamount AS per_visit_ins_amount,                  -- insplan.PerVisitInsAmount
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row

@@ -4,7 +4,23 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key ins_sub_id),
   grain ins_sub_id,
   audits (primary_key(column := ins_sub_id)),
-  description 'OpenDental inssub: one row per InsSubNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental inssub: one row per InsSubNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    ins_sub_id BIGINT,
+    plan_id BIGINT,
+    subscriber_patient_id BIGINT,
+    date_effective DATE,
+    date_term DATE,
+    release_info BOOLEAN,
+    assign_ben BOOLEAN,
+    subscriber_member_id TEXT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

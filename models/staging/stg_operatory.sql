@@ -4,7 +4,25 @@ MODEL (
   kind FULL,
   grain operatory_id,
   audits (primary_key(column := operatory_id)),
-  description 'OpenDental operatory: one row per OperatoryNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental operatory: one row per OperatoryNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    operatory_id BIGINT,
+    op_name TEXT,
+    abbrev TEXT,
+    item_order INT,
+    is_hidden BOOLEAN,
+    dentist_id BIGINT,
+    hygienist_id BIGINT,
+    is_hygiene BOOLEAN,
+    clinic_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    set_prospective BOOLEAN,
+    is_web_sched BOOLEAN,
+    operatory_type_def_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

@@ -4,7 +4,101 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key patient_id),
   grain patient_id,
   audits (primary_key(column := patient_id)),
-  description 'OpenDental patient: one row per PatNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental patient: one row per PatNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    patient_id BIGINT,
+    last_name TEXT,
+    first_name TEXT,
+    middle_initial TEXT,
+    preferred TEXT,
+    pat_status SMALLINT,
+    pat_status_label TEXT,
+    gender SMALLINT,
+    gender_label TEXT,
+    position SMALLINT,
+    position_label TEXT,
+    birthdate DATE,
+    address TEXT,
+    address2 TEXT,
+    city TEXT,
+    state TEXT,
+    zip TEXT,
+    hm_phone TEXT,
+    wk_phone TEXT,
+    wireless_phone TEXT,
+    guarantor_id BIGINT,
+    credit_type TEXT,
+    email TEXT,
+    salutation TEXT,
+    est_balance DOUBLE,
+    primary_provider_id BIGINT,
+    secondary_provider_id BIGINT,
+    fee_schedule_id BIGINT,
+    billing_type_def_id BIGINT,
+    image_folder TEXT,
+    med_urg_note TEXT,
+    appt_mod_note TEXT,
+    student_status TEXT,
+    student_status_label TEXT,
+    school_name TEXT,
+    chart_number TEXT,
+    medicaid_id TEXT,
+    bal_0_30 DOUBLE,
+    bal_31_60 DOUBLE,
+    bal_61_90 DOUBLE,
+    bal_over90 DOUBLE,
+    ins_est DOUBLE,
+    bal_total DOUBLE,
+    employer_id BIGINT,
+    county_id TEXT,
+    grade_level SMALLINT,
+    grade_level_label TEXT,
+    urgency SMALLINT,
+    urgency_label TEXT,
+    date_first_visit DATE,
+    clinic_id BIGINT,
+    has_ins TEXT,
+    trophy_folder TEXT,
+    planned_is_done BOOLEAN,
+    premed BOOLEAN,
+    ward TEXT,
+    prefer_confirm_method SMALLINT,
+    prefer_confirm_method_label TEXT,
+    prefer_contact_method SMALLINT,
+    prefer_contact_method_label TEXT,
+    prefer_recall_method SMALLINT,
+    prefer_recall_method_label TEXT,
+    sched_before_time INTERVAL,
+    sched_after_time INTERVAL,
+    sched_day_of_week SMALLINT,
+    language TEXT,
+    admit_date DATE,
+    title TEXT,
+    pay_plan_due DOUBLE,
+    site_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    responsible_party_id BIGINT,
+    canadian_eligibility_code SMALLINT,
+    ask_to_arrive_early INT,
+    prefer_contact_confidential SMALLINT,
+    prefer_contact_confidential_label TEXT,
+    super_family_id BIGINT,
+    txt_msg_ok SMALLINT,
+    txt_msg_ok_label TEXT,
+    smoking_sno_med TEXT,
+    country TEXT,
+    date_time_deceased TIMESTAMP,
+    billing_cycle_day INT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    has_super_billing BOOLEAN,
+    has_signed_til BOOLEAN,
+    short_code_opt_in SMALLINT,
+    short_code_opt_in_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -14,11 +108,30 @@ SELECT
   r.middlei AS middle_initial,                                  -- patient.MiddleI
   r.preferred AS preferred,                                     -- patient.Preferred
   r.patstatus AS pat_status,                                    -- patient.PatStatus code: 0 Patient, 1 NonPatient, 2 Inactive, 3 Archived, 4 Deleted, 5 Deceased, 6 Prospective
-  CASE r.patstatus WHEN 0 THEN 'Patient' WHEN 1 THEN 'NonPatient' WHEN 2 THEN 'Inactive' WHEN 3 THEN 'Archived' WHEN 4 THEN 'Deleted' WHEN 5 THEN 'Deceased' WHEN 6 THEN 'Prospective' END AS pat_status_label, -- patient.PatStatus decoded to OpenDental's name
+  CASE r.patstatus
+      WHEN 0 THEN 'Patient'
+      WHEN 1 THEN 'NonPatient'
+      WHEN 2 THEN 'Inactive'
+      WHEN 3 THEN 'Archived'
+      WHEN 4 THEN 'Deleted'
+      WHEN 5 THEN 'Deceased'
+      WHEN 6 THEN 'Prospective'
+    END AS pat_status_label,                                    -- patient.PatStatus decoded
   r.gender AS gender,                                           -- patient.Gender code: 0 Male, 1 Female, 2 Unknown, 3 Other
-  CASE r.gender WHEN 0 THEN 'Male' WHEN 1 THEN 'Female' WHEN 2 THEN 'Unknown' WHEN 3 THEN 'Other' END AS gender_label, -- patient.Gender decoded to OpenDental's name
+  CASE r.gender
+      WHEN 0 THEN 'Male'
+      WHEN 1 THEN 'Female'
+      WHEN 2 THEN 'Unknown'
+      WHEN 3 THEN 'Other'
+    END AS gender_label,                                        -- patient.Gender decoded
   r.position AS position,                                       -- patient.Position code: 0 Single, 1 Married, 2 Child, 3 Widowed, 4 Divorced
-  CASE r.position WHEN 0 THEN 'Single' WHEN 1 THEN 'Married' WHEN 2 THEN 'Child' WHEN 3 THEN 'Widowed' WHEN 4 THEN 'Divorced' END AS position_label, -- patient.Position decoded to OpenDental's name
+  CASE r.position
+      WHEN 0 THEN 'Single'
+      WHEN 1 THEN 'Married'
+      WHEN 2 THEN 'Child'
+      WHEN 3 THEN 'Widowed'
+      WHEN 4 THEN 'Divorced'
+    END AS position_label,                                      -- patient.Position decoded
   NULLIF(r.birthdate, DATE '0001-01-01') AS birthdate,          -- patient.Birthdate; 0001-01-01 (none) -> NULL
   r.address AS address,                                         -- patient.Address
   r.address2 AS address2,                                       -- patient.Address2
@@ -41,7 +154,12 @@ SELECT
   r.medurgnote AS med_urg_note,                                 -- patient.MedUrgNote
   r.apptmodnote AS appt_mod_note,                               -- patient.ApptModNote
   r.studentstatus AS student_status,                            -- patient.StudentStatus code:  Nonstudent, N Nonstudent, P Parttime, F Fulltime
-  CASE r.studentstatus WHEN '' THEN 'Nonstudent' WHEN 'N' THEN 'Nonstudent' WHEN 'P' THEN 'Parttime' WHEN 'F' THEN 'Fulltime' END AS student_status_label, -- patient.StudentStatus decoded to OpenDental's name
+  CASE r.studentstatus
+      WHEN '' THEN 'Nonstudent'
+      WHEN 'N' THEN 'Nonstudent'
+      WHEN 'P' THEN 'Parttime'
+      WHEN 'F' THEN 'Fulltime'
+    END AS student_status_label,                                -- patient.StudentStatus decoded
   r.schoolname AS school_name,                                  -- patient.SchoolName
   r.chartnumber AS chart_number,                                -- patient.ChartNumber
   r.medicaidid AS medicaid_id,                                  -- patient.MedicaidID
@@ -54,9 +172,32 @@ SELECT
   r.employernum AS employer_id,                                 -- patient.EmployerNum; references employer.EmployerNum
   r.county AS county_id,                                        -- patient.County; references county.CountyName
   r.gradelevel AS grade_level,                                  -- patient.GradeLevel code: 0 Unknown, 1 First, 2 Second, 3 Third, 4 Fourth, 5 Fifth, 6 Sixth, 7 Seventh, 8 Eighth, 9 Ninth, 10 Tenth, 11 Eleventh, 12 Twelfth, 13 PrenatalWIC, 14 PreK, 15 Kindergarten, 16 Other
-  CASE r.gradelevel WHEN 0 THEN 'Unknown' WHEN 1 THEN 'First' WHEN 2 THEN 'Second' WHEN 3 THEN 'Third' WHEN 4 THEN 'Fourth' WHEN 5 THEN 'Fifth' WHEN 6 THEN 'Sixth' WHEN 7 THEN 'Seventh' WHEN 8 THEN 'Eighth' WHEN 9 THEN 'Ninth' WHEN 10 THEN 'Tenth' WHEN 11 THEN 'Eleventh' WHEN 12 THEN 'Twelfth' WHEN 13 THEN 'PrenatalWIC' WHEN 14 THEN 'PreK' WHEN 15 THEN 'Kindergarten' WHEN 16 THEN 'Other' END AS grade_level_label, -- patient.GradeLevel decoded to OpenDental's name
+  CASE r.gradelevel
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'First'
+      WHEN 2 THEN 'Second'
+      WHEN 3 THEN 'Third'
+      WHEN 4 THEN 'Fourth'
+      WHEN 5 THEN 'Fifth'
+      WHEN 6 THEN 'Sixth'
+      WHEN 7 THEN 'Seventh'
+      WHEN 8 THEN 'Eighth'
+      WHEN 9 THEN 'Ninth'
+      WHEN 10 THEN 'Tenth'
+      WHEN 11 THEN 'Eleventh'
+      WHEN 12 THEN 'Twelfth'
+      WHEN 13 THEN 'PrenatalWIC'
+      WHEN 14 THEN 'PreK'
+      WHEN 15 THEN 'Kindergarten'
+      WHEN 16 THEN 'Other'
+    END AS grade_level_label,                                   -- patient.GradeLevel decoded
   r.urgency AS urgency,                                         -- patient.Urgency code: 0 Unknown, 1 NoProblems, 2 NeedsCare, 3 Urgent
-  CASE r.urgency WHEN 0 THEN 'Unknown' WHEN 1 THEN 'NoProblems' WHEN 2 THEN 'NeedsCare' WHEN 3 THEN 'Urgent' END AS urgency_label, -- patient.Urgency decoded to OpenDental's name
+  CASE r.urgency
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'NoProblems'
+      WHEN 2 THEN 'NeedsCare'
+      WHEN 3 THEN 'Urgent'
+    END AS urgency_label,                                       -- patient.Urgency decoded
   NULLIF(r.datefirstvisit, DATE '0001-01-01') AS date_first_visit, -- patient.DateFirstVisit; 0001-01-01 (none) -> NULL
   r.clinicnum AS clinic_id,                                     -- patient.ClinicNum; references clinic.ClinicNum
   r.hasins AS has_ins,                                          -- patient.HasIns
@@ -65,11 +206,41 @@ SELECT
   r.premed <> 0 AS premed,                                      -- patient.Premed (boolean)
   r.ward AS ward,                                               -- patient.Ward
   r.preferconfirmmethod AS prefer_confirm_method,               -- patient.PreferConfirmMethod code: 0 None, 1 DoNotCall, 2 HmPhone, 3 WkPhone, 4 WirelessPh, 5 Email, 6 SeeNotes, 7 Mail, 8 TextMessage
-  CASE r.preferconfirmmethod WHEN 0 THEN 'None' WHEN 1 THEN 'DoNotCall' WHEN 2 THEN 'HmPhone' WHEN 3 THEN 'WkPhone' WHEN 4 THEN 'WirelessPh' WHEN 5 THEN 'Email' WHEN 6 THEN 'SeeNotes' WHEN 7 THEN 'Mail' WHEN 8 THEN 'TextMessage' END AS prefer_confirm_method_label, -- patient.PreferConfirmMethod decoded to OpenDental's name
+  CASE r.preferconfirmmethod
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'DoNotCall'
+      WHEN 2 THEN 'HmPhone'
+      WHEN 3 THEN 'WkPhone'
+      WHEN 4 THEN 'WirelessPh'
+      WHEN 5 THEN 'Email'
+      WHEN 6 THEN 'SeeNotes'
+      WHEN 7 THEN 'Mail'
+      WHEN 8 THEN 'TextMessage'
+    END AS prefer_confirm_method_label,                         -- patient.PreferConfirmMethod decoded
   r.prefercontactmethod AS prefer_contact_method,               -- patient.PreferContactMethod code: 0 None, 1 DoNotCall, 2 HmPhone, 3 WkPhone, 4 WirelessPh, 5 Email, 6 SeeNotes, 7 Mail, 8 TextMessage
-  CASE r.prefercontactmethod WHEN 0 THEN 'None' WHEN 1 THEN 'DoNotCall' WHEN 2 THEN 'HmPhone' WHEN 3 THEN 'WkPhone' WHEN 4 THEN 'WirelessPh' WHEN 5 THEN 'Email' WHEN 6 THEN 'SeeNotes' WHEN 7 THEN 'Mail' WHEN 8 THEN 'TextMessage' END AS prefer_contact_method_label, -- patient.PreferContactMethod decoded to OpenDental's name
+  CASE r.prefercontactmethod
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'DoNotCall'
+      WHEN 2 THEN 'HmPhone'
+      WHEN 3 THEN 'WkPhone'
+      WHEN 4 THEN 'WirelessPh'
+      WHEN 5 THEN 'Email'
+      WHEN 6 THEN 'SeeNotes'
+      WHEN 7 THEN 'Mail'
+      WHEN 8 THEN 'TextMessage'
+    END AS prefer_contact_method_label,                         -- patient.PreferContactMethod decoded
   r.preferrecallmethod AS prefer_recall_method,                 -- patient.PreferRecallMethod code: 0 None, 1 DoNotCall, 2 HmPhone, 3 WkPhone, 4 WirelessPh, 5 Email, 6 SeeNotes, 7 Mail, 8 TextMessage
-  CASE r.preferrecallmethod WHEN 0 THEN 'None' WHEN 1 THEN 'DoNotCall' WHEN 2 THEN 'HmPhone' WHEN 3 THEN 'WkPhone' WHEN 4 THEN 'WirelessPh' WHEN 5 THEN 'Email' WHEN 6 THEN 'SeeNotes' WHEN 7 THEN 'Mail' WHEN 8 THEN 'TextMessage' END AS prefer_recall_method_label, -- patient.PreferRecallMethod decoded to OpenDental's name
+  CASE r.preferrecallmethod
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'DoNotCall'
+      WHEN 2 THEN 'HmPhone'
+      WHEN 3 THEN 'WkPhone'
+      WHEN 4 THEN 'WirelessPh'
+      WHEN 5 THEN 'Email'
+      WHEN 6 THEN 'SeeNotes'
+      WHEN 7 THEN 'Mail'
+      WHEN 8 THEN 'TextMessage'
+    END AS prefer_recall_method_label,                          -- patient.PreferRecallMethod decoded
   r.schedbeforetime AS sched_before_time,                       -- patient.SchedBeforeTime
   r.schedaftertime AS sched_after_time,                         -- patient.SchedAfterTime
   r.scheddayofweek AS sched_day_of_week,                        -- patient.SchedDayOfWeek
@@ -83,10 +254,24 @@ SELECT
   r.canadianeligibilitycode AS canadian_eligibility_code,       -- patient.CanadianEligibilityCode
   r.asktoarriveearly AS ask_to_arrive_early,                    -- patient.AskToArriveEarly
   r.prefercontactconfidential AS prefer_contact_confidential,   -- patient.PreferContactConfidential code: 0 None, 1 DoNotCall, 2 HmPhone, 3 WkPhone, 4 WirelessPh, 5 Email, 6 SeeNotes, 7 Mail, 8 TextMessage
-  CASE r.prefercontactconfidential WHEN 0 THEN 'None' WHEN 1 THEN 'DoNotCall' WHEN 2 THEN 'HmPhone' WHEN 3 THEN 'WkPhone' WHEN 4 THEN 'WirelessPh' WHEN 5 THEN 'Email' WHEN 6 THEN 'SeeNotes' WHEN 7 THEN 'Mail' WHEN 8 THEN 'TextMessage' END AS prefer_contact_confidential_label, -- patient.PreferContactConfidential decoded to OpenDental's name
+  CASE r.prefercontactconfidential
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'DoNotCall'
+      WHEN 2 THEN 'HmPhone'
+      WHEN 3 THEN 'WkPhone'
+      WHEN 4 THEN 'WirelessPh'
+      WHEN 5 THEN 'Email'
+      WHEN 6 THEN 'SeeNotes'
+      WHEN 7 THEN 'Mail'
+      WHEN 8 THEN 'TextMessage'
+    END AS prefer_contact_confidential_label,                   -- patient.PreferContactConfidential decoded
   r.superfamily AS super_family_id,                             -- patient.SuperFamily; references patient.PatNum
   r.txtmsgok AS txt_msg_ok,                                     -- patient.TxtMsgOk code: 0 Unknown, 1 Yes, 2 No
-  CASE r.txtmsgok WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS txt_msg_ok_label, -- patient.TxtMsgOk decoded to OpenDental's name
+  CASE r.txtmsgok
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Yes'
+      WHEN 2 THEN 'No'
+    END AS txt_msg_ok_label,                                    -- patient.TxtMsgOk decoded
   r.smokingsnomed AS smoking_sno_med,                           -- patient.SmokingSnoMed
   r.country AS country,                                         -- patient.Country
   NULLIF(r.datetimedeceased, TIMESTAMP '0001-01-01 00:00:00') AS date_time_deceased, -- patient.DateTimeDeceased; 0001-01-01 (none) -> NULL
@@ -96,7 +281,11 @@ SELECT
   r.hassuperbilling <> 0 AS has_super_billing,                  -- patient.HasSuperBilling (boolean)
   r.hassignedtil <> 0 AS has_signed_til,                        -- patient.HasSignedTil (boolean)
   r.shortcodeoptin AS short_code_opt_in,                        -- patient.ShortCodeOptIn code: 0 Unknown, 1 Yes, 2 No
-  CASE r.shortcodeoptin WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Yes' WHEN 2 THEN 'No' END AS short_code_opt_in_label, -- patient.ShortCodeOptIn decoded to OpenDental's name
+  CASE r.shortcodeoptin
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Yes'
+      WHEN 2 THEN 'No'
+    END AS short_code_opt_in_label,                             -- patient.ShortCodeOptIn decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.patient AS r

@@ -4,17 +4,49 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key pat_plan_id),
   grain pat_plan_id,
   audits (primary_key(column := pat_plan_id)),
-  description 'OpenDental patplan: one row per PatPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental patplan: one row per PatPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    pat_plan_id BIGINT,
+    patient_id BIGINT,
+    ordinal SMALLINT,
+    ordinal_label TEXT,
+    is_pending BOOLEAN,
+    relationship SMALLINT,
+    relationship_label TEXT,
+    patient_member_id TEXT,
+    ins_sub_id BIGINT,
+    ortho_auto_fee_billed_override DOUBLE,
+    ortho_auto_next_claim_date DATE,
+    sec_datetime_entry TIMESTAMP,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.patplannum AS pat_plan_id,                                  -- patplan.PatPlanNum
   r.patnum AS patient_id,                                       -- patplan.PatNum; references patient.PatNum
   r.ordinal AS ordinal,                                         -- patplan.Ordinal code: 1 Primary, 2 Secondary, 3 Tertiary
-  CASE r.ordinal WHEN 1 THEN 'Primary' WHEN 2 THEN 'Secondary' WHEN 3 THEN 'Tertiary' END AS ordinal_label, -- patplan.Ordinal decoded to OpenDental's name
+  CASE r.ordinal
+      WHEN 1 THEN 'Primary'
+      WHEN 2 THEN 'Secondary'
+      WHEN 3 THEN 'Tertiary'
+    END AS ordinal_label,                                       -- patplan.Ordinal decoded
   r.ispending <> 0 AS is_pending,                               -- patplan.IsPending (boolean)
   r.relationship AS relationship,                               -- patplan.Relationship code: 0 Self, 1 Spouse, 2 Child, 3 Employee, 4 HandicapDep, 5 SignifOther, 6 InjuredPlaintiff, 7 LifePartner, 8 Dependent
-  CASE r.relationship WHEN 0 THEN 'Self' WHEN 1 THEN 'Spouse' WHEN 2 THEN 'Child' WHEN 3 THEN 'Employee' WHEN 4 THEN 'HandicapDep' WHEN 5 THEN 'SignifOther' WHEN 6 THEN 'InjuredPlaintiff' WHEN 7 THEN 'LifePartner' WHEN 8 THEN 'Dependent' END AS relationship_label, -- patplan.Relationship decoded to OpenDental's name
+  CASE r.relationship
+      WHEN 0 THEN 'Self'
+      WHEN 1 THEN 'Spouse'
+      WHEN 2 THEN 'Child'
+      WHEN 3 THEN 'Employee'
+      WHEN 4 THEN 'HandicapDep'
+      WHEN 5 THEN 'SignifOther'
+      WHEN 6 THEN 'InjuredPlaintiff'
+      WHEN 7 THEN 'LifePartner'
+      WHEN 8 THEN 'Dependent'
+    END AS relationship_label,                                  -- patplan.Relationship decoded
   r.patid AS patient_member_id,                                 -- patplan.PatID
   r.inssubnum AS ins_sub_id,                                    -- patplan.InsSubNum; references inssub.InsSubNum
   r.orthoautofeebilledoverride AS ortho_auto_fee_billed_override, -- patplan.OrthoAutoFeeBilledOverride; -1 = use insplan default

@@ -4,7 +4,35 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key payment_id),
   grain payment_id,
   audits (primary_key(column := payment_id)),
-  description 'OpenDental payment: one row per PayNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental payment: one row per PayNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    payment_id BIGINT,
+    pay_type_def_id BIGINT,
+    pay_date DATE,
+    pay_amt DOUBLE,
+    check_num TEXT,
+    bank_branch TEXT,
+    patient_id BIGINT,
+    clinic_id BIGINT,
+    date_entry DATE,
+    deposit_id BIGINT,
+    is_recurring_cc BOOLEAN,
+    entry_user_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    payment_source SMALLINT,
+    payment_source_label TEXT,
+    process_status SMALLINT,
+    process_status_label TEXT,
+    recurring_charge_date DATE,
+    external_id TEXT,
+    payment_status SMALLINT,
+    payment_status_label TEXT,
+    is_cc_completed BOOLEAN,
+    merchant_fee DOUBLE,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -22,13 +50,46 @@ SELECT
   r.secusernumentry AS entry_user_id,                           -- payment.SecUserNumEntry; references userod.UserNum
   r.secdatetedit AS updated_at,                                 -- payment.SecDateTEdit
   r.paymentsource AS payment_source,                            -- payment.PaymentSource code: 0 None, 1 XServer, 2 XWeb, 3 PayConnect, 4 XServerPayConnect, 5 XWebPortalLogin, 6 PaySimple, 7 PaySimpleACH, 8 PayConnectPortal, 9 PayConnectPortalLogin, 10 CareCredit, 11 EdgeExpressRCM, 12 EdgeExpressCNP, 13 API, 14 EdgeExpressPaymentPortal, 15 EdgeExpressPaymentPortalGuest, 16 PayConnectPaymentPortal, 17 PayConnectPaymentPortalGuest, 18 PaySimplePaymentPortal, 19 PaySimplePaymentPortalGuest, 20 PaySimplePaymentPortalACH, 21 XWebPaymentPortal, 22 XWebPaymentPortalGuest
-  CASE r.paymentsource WHEN 0 THEN 'None' WHEN 1 THEN 'XServer' WHEN 2 THEN 'XWeb' WHEN 3 THEN 'PayConnect' WHEN 4 THEN 'XServerPayConnect' WHEN 5 THEN 'XWebPortalLogin' WHEN 6 THEN 'PaySimple' WHEN 7 THEN 'PaySimpleACH' WHEN 8 THEN 'PayConnectPortal' WHEN 9 THEN 'PayConnectPortalLogin' WHEN 10 THEN 'CareCredit' WHEN 11 THEN 'EdgeExpressRCM' WHEN 12 THEN 'EdgeExpressCNP' WHEN 13 THEN 'API' WHEN 14 THEN 'EdgeExpressPaymentPortal' WHEN 15 THEN 'EdgeExpressPaymentPortalGuest' WHEN 16 THEN 'PayConnectPaymentPortal' WHEN 17 THEN 'PayConnectPaymentPortalGuest' WHEN 18 THEN 'PaySimplePaymentPortal' WHEN 19 THEN 'PaySimplePaymentPortalGuest' WHEN 20 THEN 'PaySimplePaymentPortalACH' WHEN 21 THEN 'XWebPaymentPortal' WHEN 22 THEN 'XWebPaymentPortalGuest' END AS payment_source_label, -- payment.PaymentSource decoded to OpenDental's name
+  CASE r.paymentsource
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'XServer'
+      WHEN 2 THEN 'XWeb'
+      WHEN 3 THEN 'PayConnect'
+      WHEN 4 THEN 'XServerPayConnect'
+      WHEN 5 THEN 'XWebPortalLogin'
+      WHEN 6 THEN 'PaySimple'
+      WHEN 7 THEN 'PaySimpleACH'
+      WHEN 8 THEN 'PayConnectPortal'
+      WHEN 9 THEN 'PayConnectPortalLogin'
+      WHEN 10 THEN 'CareCredit'
+      WHEN 11 THEN 'EdgeExpressRCM'
+      WHEN 12 THEN 'EdgeExpressCNP'
+      WHEN 13 THEN 'API'
+      WHEN 14 THEN 'EdgeExpressPaymentPortal'
+      WHEN 15 THEN 'EdgeExpressPaymentPortalGuest'
+      WHEN 16 THEN 'PayConnectPaymentPortal'
+      WHEN 17 THEN 'PayConnectPaymentPortalGuest'
+      WHEN 18 THEN 'PaySimplePaymentPortal'
+      WHEN 19 THEN 'PaySimplePaymentPortalGuest'
+      WHEN 20 THEN 'PaySimplePaymentPortalACH'
+      WHEN 21 THEN 'XWebPaymentPortal'
+      WHEN 22 THEN 'XWebPaymentPortalGuest'
+    END AS payment_source_label,                                -- payment.PaymentSource decoded
   r.processstatus AS process_status,                            -- payment.ProcessStatus code: 0 OfficeProcessed, 1 OnlineProcessed, 2 OnlinePending
-  CASE r.processstatus WHEN 0 THEN 'OfficeProcessed' WHEN 1 THEN 'OnlineProcessed' WHEN 2 THEN 'OnlinePending' END AS process_status_label, -- payment.ProcessStatus decoded to OpenDental's name
+  CASE r.processstatus
+      WHEN 0 THEN 'OfficeProcessed'
+      WHEN 1 THEN 'OnlineProcessed'
+      WHEN 2 THEN 'OnlinePending'
+    END AS process_status_label,                                -- payment.ProcessStatus decoded
   NULLIF(r.recurringchargedate, DATE '0001-01-01') AS recurring_charge_date, -- payment.RecurringChargeDate; 0001-01-01 (none) -> NULL
   r.externalid AS external_id,                                  -- payment.ExternalId
   r.paymentstatus AS payment_status,                            -- payment.PaymentStatus code: 0 None, 1 PaySimpleAchPosted, 2 PaySimpleAchSettled, 3 PaySimpleAchFailed
-  CASE r.paymentstatus WHEN 0 THEN 'None' WHEN 1 THEN 'PaySimpleAchPosted' WHEN 2 THEN 'PaySimpleAchSettled' WHEN 3 THEN 'PaySimpleAchFailed' END AS payment_status_label, -- payment.PaymentStatus decoded to OpenDental's name
+  CASE r.paymentstatus
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'PaySimpleAchPosted'
+      WHEN 2 THEN 'PaySimpleAchSettled'
+      WHEN 3 THEN 'PaySimpleAchFailed'
+    END AS payment_status_label,                                -- payment.PaymentStatus decoded
   r.iscccompleted <> 0 AS is_cc_completed,                      -- payment.IsCcCompleted (boolean)
   r.merchantfee AS merchant_fee,                                -- payment.MerchantFee
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row

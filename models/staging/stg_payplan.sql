@@ -4,7 +4,37 @@ MODEL (
   kind FULL,
   grain payment_plan_id,
   audits (primary_key(column := payment_plan_id)),
-  description 'OpenDental payplan: one row per PayPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental payplan: one row per PayPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    payment_plan_id BIGINT,
+    patient_id BIGINT,
+    guarantor_id BIGINT,
+    pay_plan_date DATE,
+    apr DOUBLE,
+    plan_id BIGINT,
+    completed_amt DOUBLE,
+    ins_sub_id BIGINT,
+    pay_schedule SMALLINT,
+    pay_schedule_label TEXT,
+    number_of_payments INT,
+    pay_amt DOUBLE,
+    down_payment DOUBLE,
+    is_closed BOOLEAN,
+    sig_is_topaz BOOLEAN,
+    plan_category_def_id BIGINT,
+    is_dynamic BOOLEAN,
+    charge_frequency SMALLINT,
+    charge_frequency_label TEXT,
+    date_pay_plan_start DATE,
+    is_locked BOOLEAN,
+    date_interest_start DATE,
+    dynamic_pay_plan_tp_option SMALLINT,
+    dynamic_pay_plan_tp_option_label TEXT,
+    mobileappdevice_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -17,7 +47,13 @@ SELECT
   r.completedamt AS completed_amt,                              -- payplan.CompletedAmt
   r.inssubnum AS ins_sub_id,                                    -- payplan.InsSubNum; references inssub.InsSubNum
   r.payschedule AS pay_schedule,                                -- payplan.PaySchedule code: 0 Monthly, 1 MonthlyDayOfWeek, 2 Weekly, 3 BiWeekly, 4 Quarterly
-  CASE r.payschedule WHEN 0 THEN 'Monthly' WHEN 1 THEN 'MonthlyDayOfWeek' WHEN 2 THEN 'Weekly' WHEN 3 THEN 'BiWeekly' WHEN 4 THEN 'Quarterly' END AS pay_schedule_label, -- payplan.PaySchedule decoded to OpenDental's name
+  CASE r.payschedule
+      WHEN 0 THEN 'Monthly'
+      WHEN 1 THEN 'MonthlyDayOfWeek'
+      WHEN 2 THEN 'Weekly'
+      WHEN 3 THEN 'BiWeekly'
+      WHEN 4 THEN 'Quarterly'
+    END AS pay_schedule_label,                                  -- payplan.PaySchedule decoded
   r.numberofpayments AS number_of_payments,                     -- payplan.NumberOfPayments
   r.payamt AS pay_amt,                                          -- payplan.PayAmt
   r.downpayment AS down_payment,                                -- payplan.DownPayment
@@ -26,12 +62,22 @@ SELECT
   r.plancategory AS plan_category_def_id,                       -- payplan.PlanCategory: a definition.DefNum of category PayPlanCategories; 0 = none
   r.isdynamic <> 0 AS is_dynamic,                               -- payplan.IsDynamic (boolean)
   r.chargefrequency AS charge_frequency,                        -- payplan.ChargeFrequency code: 0 Weekly, 1 EveryOtherWeek, 2 OrdinalWeekday, 3 Monthly, 4 Quarterly
-  CASE r.chargefrequency WHEN 0 THEN 'Weekly' WHEN 1 THEN 'EveryOtherWeek' WHEN 2 THEN 'OrdinalWeekday' WHEN 3 THEN 'Monthly' WHEN 4 THEN 'Quarterly' END AS charge_frequency_label, -- payplan.ChargeFrequency decoded to OpenDental's name
+  CASE r.chargefrequency
+      WHEN 0 THEN 'Weekly'
+      WHEN 1 THEN 'EveryOtherWeek'
+      WHEN 2 THEN 'OrdinalWeekday'
+      WHEN 3 THEN 'Monthly'
+      WHEN 4 THEN 'Quarterly'
+    END AS charge_frequency_label,                              -- payplan.ChargeFrequency decoded
   NULLIF(r.datepayplanstart, DATE '0001-01-01') AS date_pay_plan_start, -- payplan.DatePayPlanStart; 0001-01-01 (none) -> NULL
   r.islocked <> 0 AS is_locked,                                 -- payplan.IsLocked (boolean)
   NULLIF(r.dateintereststart, DATE '0001-01-01') AS date_interest_start, -- payplan.DateInterestStart; 0001-01-01 (none) -> NULL
   r.dynamicpayplantpoption AS dynamic_pay_plan_tp_option,       -- payplan.DynamicPayPlanTPOption code: 0 None, 1 AwaitComplete, 2 TreatAsComplete
-  CASE r.dynamicpayplantpoption WHEN 0 THEN 'None' WHEN 1 THEN 'AwaitComplete' WHEN 2 THEN 'TreatAsComplete' END AS dynamic_pay_plan_tp_option_label, -- payplan.DynamicPayPlanTPOption decoded to OpenDental's name
+  CASE r.dynamicpayplantpoption
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'AwaitComplete'
+      WHEN 2 THEN 'TreatAsComplete'
+    END AS dynamic_pay_plan_tp_option_label,                    -- payplan.DynamicPayPlanTPOption decoded
   r.mobileappdevicenum AS mobileappdevice_id,                   -- payplan.MobileAppDeviceNum; references mobileappdevice.MobileAppDeviceNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

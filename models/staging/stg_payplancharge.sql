@@ -4,7 +4,31 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key payment_plan_charge_id),
   grain payment_plan_charge_id,
   audits (primary_key(column := payment_plan_charge_id)),
-  description 'OpenDental payplancharge: one row per PayPlanChargeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental payplancharge: one row per PayPlanChargeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    payment_plan_charge_id BIGINT,
+    payment_plan_id BIGINT,
+    guarantor_id BIGINT,
+    patient_id BIGINT,
+    charge_date DATE,
+    principal DOUBLE,
+    interest DOUBLE,
+    provider_id BIGINT,
+    clinic_id BIGINT,
+    charge_type SMALLINT,
+    charge_type_label TEXT,
+    procedure_id BIGINT,
+    sec_datetime_entry TIMESTAMP,
+    updated_at TIMESTAMPTZ,
+    statement_id BIGINT,
+    fkey BIGINT,
+    link_type SMALLINT,
+    link_type_label TEXT,
+    is_offset BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -18,14 +42,22 @@ SELECT
   r.provnum AS provider_id,                                     -- payplancharge.ProvNum; references provider.ProvNum
   r.clinicnum AS clinic_id,                                     -- payplancharge.ClinicNum; references clinic.ClinicNum
   r.chargetype AS charge_type,                                  -- payplancharge.ChargeType code: 0 Debit, 1 Credit
-  CASE r.chargetype WHEN 0 THEN 'Debit' WHEN 1 THEN 'Credit' END AS charge_type_label, -- payplancharge.ChargeType decoded to OpenDental's name
+  CASE r.chargetype
+      WHEN 0 THEN 'Debit'
+      WHEN 1 THEN 'Credit'
+    END AS charge_type_label,                                   -- payplancharge.ChargeType decoded
   r.procnum AS procedure_id,                                    -- payplancharge.ProcNum; references procedurelog.ProcNum
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- payplancharge.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- payplancharge.SecDateTEdit
   r.statementnum AS statement_id,                               -- payplancharge.StatementNum; references statement.StatementNum
   r.fkey AS fkey,                                               -- payplancharge.FKey
   r.linktype AS link_type,                                      -- payplancharge.LinkType code: 0 None, 1 Adjustment, 2 Procedure, 3 OrthoCase
-  CASE r.linktype WHEN 0 THEN 'None' WHEN 1 THEN 'Adjustment' WHEN 2 THEN 'Procedure' WHEN 3 THEN 'OrthoCase' END AS link_type_label, -- payplancharge.LinkType decoded to OpenDental's name
+  CASE r.linktype
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Adjustment'
+      WHEN 2 THEN 'Procedure'
+      WHEN 3 THEN 'OrthoCase'
+    END AS link_type_label,                                     -- payplancharge.LinkType decoded
   r.isoffset <> 0 AS is_offset,                                 -- payplancharge.IsOffset (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -4,7 +4,29 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key split_id),
   grain split_id,
   audits (primary_key(column := split_id)),
-  description 'OpenDental paysplit: one row per SplitNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental paysplit: one row per SplitNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    split_id BIGINT,
+    split_amt DOUBLE,
+    patient_id BIGINT,
+    payment_id BIGINT,
+    provider_id BIGINT,
+    payment_plan_id BIGINT,
+    date_pay DATE,
+    procedure_id BIGINT,
+    date_entry DATE,
+    unearned_type_def_id BIGINT,
+    clinic_id BIGINT,
+    entry_user_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    adjustment_id BIGINT,
+    payment_plan_charge_id BIGINT,
+    pay_plan_debit_type SMALLINT,
+    pay_plan_debit_type_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -24,7 +46,11 @@ SELECT
   r.adjnum AS adjustment_id,                                    -- paysplit.AdjNum; references adjustment.AdjNum
   r.payplanchargenum AS payment_plan_charge_id,                 -- paysplit.PayPlanChargeNum; references payplancharge.PayPlanChargeNum
   r.payplandebittype AS pay_plan_debit_type,                    -- paysplit.PayPlanDebitType code: 0 Unknown, 1 Principal, 2 Interest
-  CASE r.payplandebittype WHEN 0 THEN 'Unknown' WHEN 1 THEN 'Principal' WHEN 2 THEN 'Interest' END AS pay_plan_debit_type_label, -- paysplit.PayPlanDebitType decoded to OpenDental's name
+  CASE r.payplandebittype
+      WHEN 0 THEN 'Unknown'
+      WHEN 1 THEN 'Principal'
+      WHEN 2 THEN 'Interest'
+    END AS pay_plan_debit_type_label,                           -- paysplit.PayPlanDebitType decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.paysplit AS r

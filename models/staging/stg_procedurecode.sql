@@ -4,7 +4,48 @@ MODEL (
   kind FULL,
   grain procedure_code_id,
   audits (primary_key(column := procedure_code_id)),
-  description 'OpenDental procedurecode: one row per CodeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental procedurecode: one row per CodeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    procedure_code_id BIGINT,
+    proc_code TEXT,
+    descript TEXT,
+    abbr_desc TEXT,
+    proc_time TEXT,
+    proc_cat_def_id BIGINT,
+    treat_area SMALLINT,
+    treat_area_label TEXT,
+    no_bill_ins BOOLEAN,
+    is_prosth BOOLEAN,
+    is_hygiene BOOLEAN,
+    alternate_code1 TEXT,
+    medical_code TEXT,
+    is_taxed BOOLEAN,
+    paint_type SMALLINT,
+    paint_type_label TEXT,
+    graphic_color INT,
+    layman_term TEXT,
+    is_canadian_lab BOOLEAN,
+    pre_existing BOOLEAN,
+    base_units INT,
+    substitution_code TEXT,
+    subst_only_if INT,
+    subst_only_if_label TEXT,
+    updated_at TIMESTAMPTZ,
+    drug_ndc TEXT,
+    revenue_code_default TEXT,
+    default_provider_id BIGINT,
+    canada_time_units DOUBLE,
+    is_radiology BOOLEAN,
+    bypass_global_lock SMALLINT,
+    bypass_global_lock_label TEXT,
+    tax_code TEXT,
+    paint_text TEXT,
+    area_also_tooth_range BOOLEAN,
+    diagnostic_codes TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -15,7 +56,16 @@ SELECT
   r.proctime AS proc_time,                                      -- procedurecode.ProcTime
   r.proccat AS proc_cat_def_id,                                 -- procedurecode.ProcCat: a definition.DefNum of category ProcCodeCats; 0 = none
   r.treatarea AS treat_area,                                    -- procedurecode.TreatArea code: 0 None, 1 Surf, 2 Tooth, 3 Mouth, 4 Quad, 5 Sextant, 6 Arch, 7 ToothRange
-  CASE r.treatarea WHEN 0 THEN 'None' WHEN 1 THEN 'Surf' WHEN 2 THEN 'Tooth' WHEN 3 THEN 'Mouth' WHEN 4 THEN 'Quad' WHEN 5 THEN 'Sextant' WHEN 6 THEN 'Arch' WHEN 7 THEN 'ToothRange' END AS treat_area_label, -- procedurecode.TreatArea decoded to OpenDental's name
+  CASE r.treatarea
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Surf'
+      WHEN 2 THEN 'Tooth'
+      WHEN 3 THEN 'Mouth'
+      WHEN 4 THEN 'Quad'
+      WHEN 5 THEN 'Sextant'
+      WHEN 6 THEN 'Arch'
+      WHEN 7 THEN 'ToothRange'
+    END AS treat_area_label,                                    -- procedurecode.TreatArea decoded
   r.nobillins <> 0 AS no_bill_ins,                              -- procedurecode.NoBillIns (boolean)
   r.isprosth <> 0 AS is_prosth,                                 -- procedurecode.IsProsth (boolean)
   r.ishygiene <> 0 AS is_hygiene,                               -- procedurecode.IsHygiene (boolean)
@@ -23,7 +73,26 @@ SELECT
   r.medicalcode AS medical_code,                                -- procedurecode.MedicalCode; references procedurecode.ProcCode
   r.istaxed <> 0 AS is_taxed,                                   -- procedurecode.IsTaxed (boolean)
   r.painttype AS paint_type,                                    -- procedurecode.PaintType code: 0 None, 1 Extraction, 2 Implant, 3 RCT, 4 PostBU, 5 FillingDark, 6 FillingLight, 7 CrownDark, 8 CrownLight, 9 BridgeDark, 10 BridgeLight, 11 DentureDark, 12 DentureLight, 13 Sealant, 14 Veneer, 15 Text, 16 RetainedRoot, 17 SpaceMaintainer
-  CASE r.painttype WHEN 0 THEN 'None' WHEN 1 THEN 'Extraction' WHEN 2 THEN 'Implant' WHEN 3 THEN 'RCT' WHEN 4 THEN 'PostBU' WHEN 5 THEN 'FillingDark' WHEN 6 THEN 'FillingLight' WHEN 7 THEN 'CrownDark' WHEN 8 THEN 'CrownLight' WHEN 9 THEN 'BridgeDark' WHEN 10 THEN 'BridgeLight' WHEN 11 THEN 'DentureDark' WHEN 12 THEN 'DentureLight' WHEN 13 THEN 'Sealant' WHEN 14 THEN 'Veneer' WHEN 15 THEN 'Text' WHEN 16 THEN 'RetainedRoot' WHEN 17 THEN 'SpaceMaintainer' END AS paint_type_label, -- procedurecode.PaintType decoded to OpenDental's name
+  CASE r.painttype
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Extraction'
+      WHEN 2 THEN 'Implant'
+      WHEN 3 THEN 'RCT'
+      WHEN 4 THEN 'PostBU'
+      WHEN 5 THEN 'FillingDark'
+      WHEN 6 THEN 'FillingLight'
+      WHEN 7 THEN 'CrownDark'
+      WHEN 8 THEN 'CrownLight'
+      WHEN 9 THEN 'BridgeDark'
+      WHEN 10 THEN 'BridgeLight'
+      WHEN 11 THEN 'DentureDark'
+      WHEN 12 THEN 'DentureLight'
+      WHEN 13 THEN 'Sealant'
+      WHEN 14 THEN 'Veneer'
+      WHEN 15 THEN 'Text'
+      WHEN 16 THEN 'RetainedRoot'
+      WHEN 17 THEN 'SpaceMaintainer'
+    END AS paint_type_label,                                    -- procedurecode.PaintType decoded
   r.graphiccolor AS graphic_color,                              -- procedurecode.GraphicColor
   r.laymanterm AS layman_term,                                  -- procedurecode.LaymanTerm
   r.iscanadianlab <> 0 AS is_canadian_lab,                      -- procedurecode.IsCanadianLab (boolean)
@@ -31,7 +100,13 @@ SELECT
   r.baseunits AS base_units,                                    -- procedurecode.BaseUnits
   r.substitutioncode AS substitution_code,                      -- procedurecode.SubstitutionCode; references procedurecode.ProcCode
   r.substonlyif AS subst_only_if,                               -- procedurecode.SubstOnlyIf code: 0 Always, 1 Molar, 2 SecondMolar, 3 Never, 4 Posterior
-  CASE r.substonlyif WHEN 0 THEN 'Always' WHEN 1 THEN 'Molar' WHEN 2 THEN 'SecondMolar' WHEN 3 THEN 'Never' WHEN 4 THEN 'Posterior' END AS subst_only_if_label, -- procedurecode.SubstOnlyIf decoded to OpenDental's name
+  CASE r.substonlyif
+      WHEN 0 THEN 'Always'
+      WHEN 1 THEN 'Molar'
+      WHEN 2 THEN 'SecondMolar'
+      WHEN 3 THEN 'Never'
+      WHEN 4 THEN 'Posterior'
+    END AS subst_only_if_label,                                 -- procedurecode.SubstOnlyIf decoded
   r.datetstamp AS updated_at,                                   -- procedurecode.DateTStamp
   r.drugndc AS drug_ndc,                                        -- procedurecode.DrugNDC
   r.revenuecodedefault AS revenue_code_default,                 -- procedurecode.RevenueCodeDefault
@@ -39,7 +114,11 @@ SELECT
   r.canadatimeunits AS canada_time_units,                       -- procedurecode.CanadaTimeUnits
   r.isradiology <> 0 AS is_radiology,                           -- procedurecode.IsRadiology (boolean)
   r.bypassgloballock AS bypass_global_lock,                     -- procedurecode.BypassGlobalLock code: 0 NeverBypass, 1 BypassIfZero, 2 BypassAlways
-  CASE r.bypassgloballock WHEN 0 THEN 'NeverBypass' WHEN 1 THEN 'BypassIfZero' WHEN 2 THEN 'BypassAlways' END AS bypass_global_lock_label, -- procedurecode.BypassGlobalLock decoded to OpenDental's name
+  CASE r.bypassgloballock
+      WHEN 0 THEN 'NeverBypass'
+      WHEN 1 THEN 'BypassIfZero'
+      WHEN 2 THEN 'BypassAlways'
+    END AS bypass_global_lock_label,                            -- procedurecode.BypassGlobalLock decoded
   r.taxcode AS tax_code,                                        -- procedurecode.TaxCode
   r.painttext AS paint_text,                                    -- procedurecode.PaintText
   r.areaalsotoothrange <> 0 AS area_also_tooth_range,           -- procedurecode.AreaAlsoToothRange (boolean)

@@ -4,7 +4,85 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key procedure_id),
   grain procedure_id,
   audits (primary_key(column := procedure_id)),
-  description 'OpenDental procedurelog: one row per ProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental procedurelog: one row per ProcNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    procedure_id BIGINT,
+    patient_id BIGINT,
+    appointment_id BIGINT,
+    proc_date DATE,
+    proc_fee DOUBLE,
+    surf TEXT,
+    tooth_num TEXT,
+    tooth_range TEXT,
+    priority_def_id BIGINT,
+    proc_status SMALLINT,
+    proc_status_label TEXT,
+    provider_id BIGINT,
+    dx_def_id BIGINT,
+    planned_appointment_id BIGINT,
+    place_service SMALLINT,
+    place_service_label TEXT,
+    prosthesis TEXT,
+    prosthesis_label TEXT,
+    date_original_prosth DATE,
+    claim_note TEXT,
+    date_entry_c DATE,
+    clinic_id BIGINT,
+    medical_code TEXT,
+    diagnostic_code TEXT,
+    is_princ_diag BOOLEAN,
+    lab_procedure_id BIGINT,
+    billing_type_one_def_id BIGINT,
+    billing_type_two_def_id BIGINT,
+    procedure_code_id BIGINT,
+    code_mod1 TEXT,
+    code_mod2 TEXT,
+    code_mod3 TEXT,
+    code_mod4 TEXT,
+    rev_code TEXT,
+    unit_qty INT,
+    base_units INT,
+    start_time INT,
+    stop_time INT,
+    date_tp DATE,
+    site_id BIGINT,
+    hide_graphics BOOLEAN,
+    canadian_type_codes TEXT,
+    canadian_type_codes_label TEXT,
+    proc_time INTERVAL,
+    proc_time_end INTERVAL,
+    updated_at TIMESTAMPTZ,
+    prognosis_def_id BIGINT,
+    drug_unit SMALLINT,
+    drug_unit_label TEXT,
+    drug_qty REAL,
+    unit_qty_type SMALLINT,
+    unit_qty_type_label TEXT,
+    statement_id BIGINT,
+    is_locked BOOLEAN,
+    billing_note TEXT,
+    repeatcharge_id BIGINT,
+    snomed_body_site TEXT,
+    diagnostic_code2 TEXT,
+    diagnostic_code3 TEXT,
+    diagnostic_code4 TEXT,
+    prov_order_override_id BIGINT,
+    discount DOUBLE,
+    is_date_prosth_est BOOLEAN,
+    icd_version SMALLINT,
+    is_cpoe BOOLEAN,
+    entry_user_id BIGINT,
+    sec_date_entry TIMESTAMP,
+    date_complete DATE,
+    ordering_referral_id BIGINT,
+    tax_amt DOUBLE,
+    urgency SMALLINT,
+    urgency_label TEXT,
+    discount_plan_amt DOUBLE,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -18,14 +96,46 @@ SELECT
   r.toothrange AS tooth_range,                                  -- procedurelog.ToothRange
   r.priority AS priority_def_id,                                -- procedurelog.Priority: a definition.DefNum of category TxPriorities; 0 = none
   r.procstatus AS proc_status,                                  -- procedurelog.ProcStatus code: 1 TP, 2 C, 3 EC, 4 EO, 5 R, 6 D, 7 Cn, 8 TPi
-  CASE r.procstatus WHEN 1 THEN 'TP' WHEN 2 THEN 'C' WHEN 3 THEN 'EC' WHEN 4 THEN 'EO' WHEN 5 THEN 'R' WHEN 6 THEN 'D' WHEN 7 THEN 'Cn' WHEN 8 THEN 'TPi' END AS proc_status_label, -- procedurelog.ProcStatus decoded to OpenDental's name
+  CASE r.procstatus
+      WHEN 1 THEN 'TP'
+      WHEN 2 THEN 'C'
+      WHEN 3 THEN 'EC'
+      WHEN 4 THEN 'EO'
+      WHEN 5 THEN 'R'
+      WHEN 6 THEN 'D'
+      WHEN 7 THEN 'Cn'
+      WHEN 8 THEN 'TPi'
+    END AS proc_status_label,                                   -- procedurelog.ProcStatus decoded
   r.provnum AS provider_id,                                     -- procedurelog.ProvNum; references provider.ProvNum
   r.dx AS dx_def_id,                                            -- procedurelog.Dx: a definition.DefNum of category Diagnosis; 0 = none
   r.plannedaptnum AS planned_appointment_id,                    -- procedurelog.PlannedAptNum; references appointment.AptNum
   r.placeservice AS place_service,                              -- procedurelog.PlaceService code: 0 Office, 1 PatientsHome, 2 InpatHospital, 3 OutpatHospital, 4 SkilledNursFac, 5 CustodialCareFacility, 6 OtherLocation, 7 MobileUnit, 8 School, 9 MilitaryTreatFac, 10 FederalHealthCenter, 11 PublicHealthClinic, 12 RuralHealthClinic, 13 EmergencyRoomHospital, 14 AmbulatorySurgicalCenter, 15 TelehealthOutsideHome, 16 TelehealthInHome, 17 OutreachSiteOrStreet
-  CASE r.placeservice WHEN 0 THEN 'Office' WHEN 1 THEN 'PatientsHome' WHEN 2 THEN 'InpatHospital' WHEN 3 THEN 'OutpatHospital' WHEN 4 THEN 'SkilledNursFac' WHEN 5 THEN 'CustodialCareFacility' WHEN 6 THEN 'OtherLocation' WHEN 7 THEN 'MobileUnit' WHEN 8 THEN 'School' WHEN 9 THEN 'MilitaryTreatFac' WHEN 10 THEN 'FederalHealthCenter' WHEN 11 THEN 'PublicHealthClinic' WHEN 12 THEN 'RuralHealthClinic' WHEN 13 THEN 'EmergencyRoomHospital' WHEN 14 THEN 'AmbulatorySurgicalCenter' WHEN 15 THEN 'TelehealthOutsideHome' WHEN 16 THEN 'TelehealthInHome' WHEN 17 THEN 'OutreachSiteOrStreet' END AS place_service_label, -- procedurelog.PlaceService decoded to OpenDental's name
+  CASE r.placeservice
+      WHEN 0 THEN 'Office'
+      WHEN 1 THEN 'PatientsHome'
+      WHEN 2 THEN 'InpatHospital'
+      WHEN 3 THEN 'OutpatHospital'
+      WHEN 4 THEN 'SkilledNursFac'
+      WHEN 5 THEN 'CustodialCareFacility'
+      WHEN 6 THEN 'OtherLocation'
+      WHEN 7 THEN 'MobileUnit'
+      WHEN 8 THEN 'School'
+      WHEN 9 THEN 'MilitaryTreatFac'
+      WHEN 10 THEN 'FederalHealthCenter'
+      WHEN 11 THEN 'PublicHealthClinic'
+      WHEN 12 THEN 'RuralHealthClinic'
+      WHEN 13 THEN 'EmergencyRoomHospital'
+      WHEN 14 THEN 'AmbulatorySurgicalCenter'
+      WHEN 15 THEN 'TelehealthOutsideHome'
+      WHEN 16 THEN 'TelehealthInHome'
+      WHEN 17 THEN 'OutreachSiteOrStreet'
+    END AS place_service_label,                                 -- procedurelog.PlaceService decoded
   r.prosthesis AS prosthesis,                                   -- procedurelog.Prosthesis code:  Not a prosthesis, I Initial, R Replacement
-  CASE r.prosthesis WHEN '' THEN 'Not a prosthesis' WHEN 'I' THEN 'Initial' WHEN 'R' THEN 'Replacement' END AS prosthesis_label, -- procedurelog.Prosthesis decoded to OpenDental's name
+  CASE r.prosthesis
+      WHEN '' THEN 'Not a prosthesis'
+      WHEN 'I' THEN 'Initial'
+      WHEN 'R' THEN 'Replacement'
+    END AS prosthesis_label,                                    -- procedurelog.Prosthesis decoded
   NULLIF(r.dateoriginalprosth, DATE '0001-01-01') AS date_original_prosth, -- procedurelog.DateOriginalProsth; 0001-01-01 (none) -> NULL
   r.claimnote AS claim_note,                                    -- procedurelog.ClaimNote
   NULLIF(r.dateentryc, DATE '0001-01-01') AS date_entry_c,      -- procedurelog.DateEntryC; 0001-01-01 (none) -> NULL
@@ -50,16 +160,36 @@ SELECT
   r.sitenum AS site_id,                                         -- procedurelog.SiteNum; references site.SiteNum
   r.hidegraphics <> 0 AS hide_graphics,                         -- procedurelog.HideGraphics (boolean)
   r.canadiantypecodes AS canadian_type_codes,                   -- procedurelog.CanadianTypeCodes code: A Repair of prior service, B Temporary placement, C TMJ, E Implant, L Appliance lost, S Appliance stolen, X None of the above
-  CASE r.canadiantypecodes WHEN 'A' THEN 'Repair of prior service' WHEN 'B' THEN 'Temporary placement' WHEN 'C' THEN 'TMJ' WHEN 'E' THEN 'Implant' WHEN 'L' THEN 'Appliance lost' WHEN 'S' THEN 'Appliance stolen' WHEN 'X' THEN 'None of the above' END AS canadian_type_codes_label, -- procedurelog.CanadianTypeCodes decoded to OpenDental's name
+  CASE r.canadiantypecodes
+      WHEN 'A' THEN 'Repair of prior service'
+      WHEN 'B' THEN 'Temporary placement'
+      WHEN 'C' THEN 'TMJ'
+      WHEN 'E' THEN 'Implant'
+      WHEN 'L' THEN 'Appliance lost'
+      WHEN 'S' THEN 'Appliance stolen'
+      WHEN 'X' THEN 'None of the above'
+    END AS canadian_type_codes_label,                           -- procedurelog.CanadianTypeCodes decoded
   r.proctime AS proc_time,                                      -- procedurelog.ProcTime
   r.proctimeend AS proc_time_end,                               -- procedurelog.ProcTimeEnd
   r.datetstamp AS updated_at,                                   -- procedurelog.DateTStamp
   r.prognosis AS prognosis_def_id,                              -- procedurelog.Prognosis: a definition.DefNum of category Prognosis; 0 = none
   r.drugunit AS drug_unit,                                      -- procedurelog.DrugUnit code: 0 None, 1 InternationalUnit, 2 Gram, 3 Milligram, 4 Milliliter, 5 Unit
-  CASE r.drugunit WHEN 0 THEN 'None' WHEN 1 THEN 'InternationalUnit' WHEN 2 THEN 'Gram' WHEN 3 THEN 'Milligram' WHEN 4 THEN 'Milliliter' WHEN 5 THEN 'Unit' END AS drug_unit_label, -- procedurelog.DrugUnit decoded to OpenDental's name
+  CASE r.drugunit
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'InternationalUnit'
+      WHEN 2 THEN 'Gram'
+      WHEN 3 THEN 'Milligram'
+      WHEN 4 THEN 'Milliliter'
+      WHEN 5 THEN 'Unit'
+    END AS drug_unit_label,                                     -- procedurelog.DrugUnit decoded
   r.drugqty AS drug_qty,                                        -- procedurelog.DrugQty
   r.unitqtytype AS unit_qty_type,                               -- procedurelog.UnitQtyType code: 0 MultProcs, 1 MinutesAnesth, 2 ServiceUnits, 3 Days
-  CASE r.unitqtytype WHEN 0 THEN 'MultProcs' WHEN 1 THEN 'MinutesAnesth' WHEN 2 THEN 'ServiceUnits' WHEN 3 THEN 'Days' END AS unit_qty_type_label, -- procedurelog.UnitQtyType decoded to OpenDental's name
+  CASE r.unitqtytype
+      WHEN 0 THEN 'MultProcs'
+      WHEN 1 THEN 'MinutesAnesth'
+      WHEN 2 THEN 'ServiceUnits'
+      WHEN 3 THEN 'Days'
+    END AS unit_qty_type_label,                                 -- procedurelog.UnitQtyType decoded
   r.statementnum AS statement_id,                               -- procedurelog.StatementNum; references statement.StatementNum
   r.islocked <> 0 AS is_locked,                                 -- procedurelog.IsLocked (boolean)
   r.billingnote AS billing_note,                                -- procedurelog.BillingNote
@@ -79,7 +209,10 @@ SELECT
   r.orderingreferralnum AS ordering_referral_id,                -- procedurelog.OrderingReferralNum; references referral.ReferralNum
   r.taxamt AS tax_amt,                                          -- procedurelog.TaxAmt
   r.urgency AS urgency,                                         -- procedurelog.Urgency code: 0 Normal, 1 Emergency
-  CASE r.urgency WHEN 0 THEN 'Normal' WHEN 1 THEN 'Emergency' END AS urgency_label, -- procedurelog.Urgency decoded to OpenDental's name
+  CASE r.urgency
+      WHEN 0 THEN 'Normal'
+      WHEN 1 THEN 'Emergency'
+    END AS urgency_label,                                       -- procedurelog.Urgency decoded
   r.discountplanamt AS discount_plan_amt,                       -- procedurelog.DiscountPlanAmt
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

@@ -4,7 +4,18 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key procedure_note_id),
   grain procedure_note_id,
   audits (primary_key(column := procedure_note_id)),
-  description 'OpenDental procnote: one row per ProcNoteNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental procnote: one row per ProcNoteNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    procedure_note_id BIGINT,
+    patient_id BIGINT,
+    procedure_id BIGINT,
+    entry_date_time TIMESTAMP,
+    user_id BIGINT,
+    sig_is_topaz BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

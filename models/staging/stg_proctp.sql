@@ -4,7 +4,39 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key proc_tp_id),
   grain proc_tp_id,
   audits (primary_key(column := proc_tp_id)),
-  description 'OpenDental proctp: one row per ProcTPNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental proctp: one row per ProcTPNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    proc_tp_id BIGINT,
+    treatment_plan_id BIGINT,
+    patient_id BIGINT,
+    orig_procedure_id BIGINT,
+    item_order INT,
+    priority_def_id BIGINT,
+    tooth_num_tp TEXT,
+    surf TEXT,
+    proc_code TEXT,
+    descript TEXT,
+    fee_amt DOUBLE,
+    pri_ins_amt DOUBLE,
+    sec_ins_amt DOUBLE,
+    pat_amt DOUBLE,
+    discount DOUBLE,
+    prognosis TEXT,
+    dx TEXT,
+    proc_abbr TEXT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    fee_allowed DOUBLE,
+    tax_amt DOUBLE,
+    provider_id BIGINT,
+    date_tp DATE,
+    clinic_id BIGINT,
+    cat_perc_ucr DOUBLE,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

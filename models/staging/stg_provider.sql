@@ -4,7 +4,54 @@ MODEL (
   kind FULL,
   grain provider_id,
   audits (primary_key(column := provider_id)),
-  description 'OpenDental provider: one row per ProvNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental provider: one row per ProvNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    provider_id BIGINT,
+    abbr TEXT,
+    item_order INT,
+    last_name TEXT,
+    first_name TEXT,
+    mi TEXT,
+    suffix TEXT,
+    fee_schedule_id BIGINT,
+    specialty_def_id BIGINT,
+    is_secondary BOOLEAN,
+    prov_color INT,
+    is_hidden BOOLEAN,
+    using_tin BOOLEAN,
+    sig_on_file BOOLEAN,
+    medicaid_id TEXT,
+    outline_color INT,
+    schoolclass_id BIGINT,
+    national_prov_id TEXT,
+    canadian_office_num TEXT,
+    updated_at TIMESTAMPTZ,
+    anesth_prov_type BIGINT,
+    taxonomy_code_override TEXT,
+    is_cd_anet BOOLEAN,
+    ecw_id TEXT,
+    is_not_person BOOLEAN,
+    emailaddress_id BIGINT,
+    is_instructor BOOLEAN,
+    ehr_mu_stage INT,
+    billing_override_provider_id BIGINT,
+    custom_id TEXT,
+    prov_status SMALLINT,
+    prov_status_label TEXT,
+    is_hidden_report BOOLEAN,
+    is_erx_enabled SMALLINT,
+    is_erx_enabled_label TEXT,
+    birthdate DATE,
+    sched_note TEXT,
+    web_sched_descript TEXT,
+    web_sched_image_location TEXT,
+    hourly_prod_goal_amt DOUBLE,
+    date_term DATE,
+    preferred_name TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -39,10 +86,17 @@ SELECT
   r.provnumbillingoverride AS billing_override_provider_id,     -- provider.ProvNumBillingOverride; references provider.ProvNum
   r.customid AS custom_id,                                      -- provider.CustomID
   r.provstatus AS prov_status,                                  -- provider.ProvStatus code: 0 Active, 1 Deleted
-  CASE r.provstatus WHEN 0 THEN 'Active' WHEN 1 THEN 'Deleted' END AS prov_status_label, -- provider.ProvStatus decoded to OpenDental's name
+  CASE r.provstatus
+      WHEN 0 THEN 'Active'
+      WHEN 1 THEN 'Deleted'
+    END AS prov_status_label,                                   -- provider.ProvStatus decoded
   r.ishiddenreport <> 0 AS is_hidden_report,                    -- provider.IsHiddenReport (boolean)
   r.iserxenabled AS is_erx_enabled,                             -- provider.IsErxEnabled code: 0 Disabled, 1 Enabled, 2 EnabledWithLegacy
-  CASE r.iserxenabled WHEN 0 THEN 'Disabled' WHEN 1 THEN 'Enabled' WHEN 2 THEN 'EnabledWithLegacy' END AS is_erx_enabled_label, -- provider.IsErxEnabled decoded to OpenDental's name
+  CASE r.iserxenabled
+      WHEN 0 THEN 'Disabled'
+      WHEN 1 THEN 'Enabled'
+      WHEN 2 THEN 'EnabledWithLegacy'
+    END AS is_erx_enabled_label,                                -- provider.IsErxEnabled decoded
   NULLIF(r.birthdate, DATE '0001-01-01') AS birthdate,          -- provider.Birthdate; 0001-01-01 (none) -> NULL
   r.schednote AS sched_note,                                    -- provider.SchedNote
   r.webscheddescript AS web_sched_descript,                     -- provider.WebSchedDescript

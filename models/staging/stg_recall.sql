@@ -4,7 +4,28 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key recall_id),
   grain recall_id,
   audits (primary_key(column := recall_id)),
-  description 'OpenDental recall: one row per RecallNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental recall: one row per RecallNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    recall_id BIGINT,
+    patient_id BIGINT,
+    date_due_calc DATE,
+    date_due DATE,
+    date_previous DATE,
+    recall_interval INT,
+    recall_status_def_id BIGINT,
+    is_disabled BOOLEAN,
+    updated_at TIMESTAMPTZ,
+    recall_type_id BIGINT,
+    disable_until_balance DOUBLE,
+    disable_until_date DATE,
+    date_scheduled DATE,
+    priority SMALLINT,
+    priority_label TEXT,
+    time_pattern_override TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -22,7 +43,10 @@ SELECT
   NULLIF(r.disableuntildate, DATE '0001-01-01') AS disable_until_date, -- recall.DisableUntilDate; 0001-01-01 (none) -> NULL
   NULLIF(r.datescheduled, DATE '0001-01-01') AS date_scheduled, -- recall.DateScheduled; 0001-01-01 (none) -> NULL
   r.priority AS priority,                                       -- recall.Priority code: 0 Normal, 1 ASAP
-  CASE r.priority WHEN 0 THEN 'Normal' WHEN 1 THEN 'ASAP' END AS priority_label, -- recall.Priority decoded to OpenDental's name
+  CASE r.priority
+      WHEN 0 THEN 'Normal'
+      WHEN 1 THEN 'ASAP'
+    END AS priority_label,                                      -- recall.Priority decoded
   r.timepatternoverride AS time_pattern_override,               -- recall.TimePatternOverride
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row

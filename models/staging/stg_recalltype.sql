@@ -4,7 +4,18 @@ MODEL (
   kind FULL,
   grain recall_type_id,
   audits (primary_key(column := recall_type_id)),
-  description 'OpenDental recalltype: one row per RecallTypeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental recalltype: one row per RecallTypeNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    recall_type_id BIGINT,
+    description TEXT,
+    default_interval INT,
+    time_pattern TEXT,
+    procedures TEXT,
+    append_to_special BOOLEAN,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

@@ -4,7 +4,26 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key ref_attach_id),
   grain ref_attach_id,
   audits (primary_key(column := ref_attach_id)),
-  description 'OpenDental refattach: one row per RefAttachNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental refattach: one row per RefAttachNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    ref_attach_id BIGINT,
+    referral_id BIGINT,
+    patient_id BIGINT,
+    item_order INT,
+    ref_date DATE,
+    ref_type SMALLINT,
+    ref_type_label TEXT,
+    ref_to_status SMALLINT,
+    ref_to_status_label TEXT,
+    is_transition_of_care BOOLEAN,
+    procedure_id BIGINT,
+    date_proc_complete DATE,
+    provider_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -14,9 +33,20 @@ SELECT
   r.itemorder AS item_order,                                    -- refattach.ItemOrder
   NULLIF(r.refdate, DATE '0001-01-01') AS ref_date,             -- refattach.RefDate; 0001-01-01 (none) -> NULL
   r.reftype AS ref_type,                                        -- refattach.RefType code: 0 RefTo, 1 RefFrom, 2 RefCustom
-  CASE r.reftype WHEN 0 THEN 'RefTo' WHEN 1 THEN 'RefFrom' WHEN 2 THEN 'RefCustom' END AS ref_type_label, -- refattach.RefType decoded to OpenDental's name
+  CASE r.reftype
+      WHEN 0 THEN 'RefTo'
+      WHEN 1 THEN 'RefFrom'
+      WHEN 2 THEN 'RefCustom'
+    END AS ref_type_label,                                      -- refattach.RefType decoded
   r.reftostatus AS ref_to_status,                               -- refattach.RefToStatus code: 0 None, 1 Declined, 2 Scheduled, 3 Consulted, 4 InTreatment, 5 Complete
-  CASE r.reftostatus WHEN 0 THEN 'None' WHEN 1 THEN 'Declined' WHEN 2 THEN 'Scheduled' WHEN 3 THEN 'Consulted' WHEN 4 THEN 'InTreatment' WHEN 5 THEN 'Complete' END AS ref_to_status_label, -- refattach.RefToStatus decoded to OpenDental's name
+  CASE r.reftostatus
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Declined'
+      WHEN 2 THEN 'Scheduled'
+      WHEN 3 THEN 'Consulted'
+      WHEN 4 THEN 'InTreatment'
+      WHEN 5 THEN 'Complete'
+    END AS ref_to_status_label,                                 -- refattach.RefToStatus decoded
   r.istransitionofcare <> 0 AS is_transition_of_care,           -- refattach.IsTransitionOfCare (boolean)
   r.procnum AS procedure_id,                                    -- refattach.ProcNum; references procedurelog.ProcNum
   NULLIF(r.dateproccomplete, DATE '0001-01-01') AS date_proc_complete, -- refattach.DateProcComplete; 0001-01-01 (none) -> NULL

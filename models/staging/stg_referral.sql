@@ -4,7 +4,38 @@ MODEL (
   kind FULL,
   grain referral_id,
   audits (primary_key(column := referral_id)),
-  description 'OpenDental referral: one row per ReferralNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental referral: one row per ReferralNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    referral_id BIGINT,
+    last_name TEXT,
+    first_name TEXT,
+    middle_name TEXT,
+    using_tin BOOLEAN,
+    specialty_def_id BIGINT,
+    st TEXT,
+    telephone TEXT,
+    address TEXT,
+    address2 TEXT,
+    city TEXT,
+    zip TEXT,
+    phone2 TEXT,
+    is_hidden BOOLEAN,
+    not_person BOOLEAN,
+    title TEXT,
+    e_mail TEXT,
+    patient_id BIGINT,
+    national_prov_id TEXT,
+    slip_id BIGINT,
+    is_doctor BOOLEAN,
+    is_trusted_direct BOOLEAN,
+    updated_at TIMESTAMPTZ,
+    is_preferred BOOLEAN,
+    business_name TEXT,
+    display_note TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

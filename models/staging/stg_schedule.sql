@@ -4,7 +4,25 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key schedule_id),
   grain schedule_id,
   audits (primary_key(column := schedule_id)),
-  description 'OpenDental schedule: one row per ScheduleNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental schedule: one row per ScheduleNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    schedule_id BIGINT,
+    sched_date DATE,
+    start_time INTERVAL,
+    stop_time INTERVAL,
+    sched_type SMALLINT,
+    sched_type_label TEXT,
+    provider_id BIGINT,
+    blockout_type_def_id BIGINT,
+    status SMALLINT,
+    status_label TEXT,
+    employee_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    clinic_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,11 +31,21 @@ SELECT
   r.starttime AS start_time,                                    -- schedule.StartTime
   r.stoptime AS stop_time,                                      -- schedule.StopTime
   r.schedtype AS sched_type,                                    -- schedule.SchedType code: 0 Practice, 1 Provider, 2 Blockout, 3 Employee, 4 WebSchedASAP
-  CASE r.schedtype WHEN 0 THEN 'Practice' WHEN 1 THEN 'Provider' WHEN 2 THEN 'Blockout' WHEN 3 THEN 'Employee' WHEN 4 THEN 'WebSchedASAP' END AS sched_type_label, -- schedule.SchedType decoded to OpenDental's name
+  CASE r.schedtype
+      WHEN 0 THEN 'Practice'
+      WHEN 1 THEN 'Provider'
+      WHEN 2 THEN 'Blockout'
+      WHEN 3 THEN 'Employee'
+      WHEN 4 THEN 'WebSchedASAP'
+    END AS sched_type_label,                                    -- schedule.SchedType decoded
   r.provnum AS provider_id,                                     -- schedule.ProvNum; references provider.ProvNum
   r.blockouttype AS blockout_type_def_id,                       -- schedule.BlockoutType: a definition.DefNum of category BlockoutTypes; 0 = none
   r.status AS status,                                           -- schedule.Status code: 0 Open, 1 Closed, 2 Holiday
-  CASE r.status WHEN 0 THEN 'Open' WHEN 1 THEN 'Closed' WHEN 2 THEN 'Holiday' END AS status_label, -- schedule.Status decoded to OpenDental's name
+  CASE r.status
+      WHEN 0 THEN 'Open'
+      WHEN 1 THEN 'Closed'
+      WHEN 2 THEN 'Holiday'
+    END AS status_label,                                        -- schedule.Status decoded
   r.employeenum AS employee_id,                                 -- schedule.EmployeeNum; references employee.EmployeeNum
   r.datetstamp AS updated_at,                                   -- schedule.DateTStamp
   r.clinicnum AS clinic_id,                                     -- schedule.ClinicNum; references clinic.ClinicNum

@@ -4,13 +4,69 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key sheet_id),
   grain sheet_id,
   audits (primary_key(column := sheet_id)),
-  description 'OpenDental sheet: one row per SheetNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental sheet: one row per SheetNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    sheet_id BIGINT,
+    sheet_type INT,
+    sheet_type_label TEXT,
+    patient_id BIGINT,
+    date_time_sheet TIMESTAMP,
+    font_size REAL,
+    font_name TEXT,
+    width INT,
+    height INT,
+    is_landscape BOOLEAN,
+    description TEXT,
+    show_in_terminal SMALLINT,
+    is_web_form BOOLEAN,
+    is_multi_page BOOLEAN,
+    is_deleted BOOLEAN,
+    sheetdef_id BIGINT,
+    document_id BIGINT,
+    clinic_id BIGINT,
+    datetime_sheet_edited TIMESTAMP,
+    has_mobile_layout BOOLEAN,
+    rev_id INT,
+    web_form_sheet_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
   r.sheetnum AS sheet_id,                                       -- sheet.SheetNum
   r.sheettype AS sheet_type,                                    -- sheet.SheetType code: 0 LabelPatient, 1 LabelCarrier, 2 LabelReferral, 3 ReferralSlip, 4 LabelAppointment, 5 Rx, 6 Consent, 7 PatientLetter, 8 ReferralLetter, 9 PatientForm, 10 RoutingSlip, 11 MedicalHistory, 12 LabSlip, 13 ExamSheet, 14 DepositSlip, 15 Statement, 16 MedLabResults, 17 TreatmentPlan, 18 Screening, 19 PaymentPlan, 20 RxMulti, 21 ERA, 22 ERAGridHeader, 23 RxInstruction, 24 PatientDashboard, 25 PatientDashboardWidget, 26 ChartModule, 27 None
-  CASE r.sheettype WHEN 0 THEN 'LabelPatient' WHEN 1 THEN 'LabelCarrier' WHEN 2 THEN 'LabelReferral' WHEN 3 THEN 'ReferralSlip' WHEN 4 THEN 'LabelAppointment' WHEN 5 THEN 'Rx' WHEN 6 THEN 'Consent' WHEN 7 THEN 'PatientLetter' WHEN 8 THEN 'ReferralLetter' WHEN 9 THEN 'PatientForm' WHEN 10 THEN 'RoutingSlip' WHEN 11 THEN 'MedicalHistory' WHEN 12 THEN 'LabSlip' WHEN 13 THEN 'ExamSheet' WHEN 14 THEN 'DepositSlip' WHEN 15 THEN 'Statement' WHEN 16 THEN 'MedLabResults' WHEN 17 THEN 'TreatmentPlan' WHEN 18 THEN 'Screening' WHEN 19 THEN 'PaymentPlan' WHEN 20 THEN 'RxMulti' WHEN 21 THEN 'ERA' WHEN 22 THEN 'ERAGridHeader' WHEN 23 THEN 'RxInstruction' WHEN 24 THEN 'PatientDashboard' WHEN 25 THEN 'PatientDashboardWidget' WHEN 26 THEN 'ChartModule' WHEN 27 THEN 'None' END AS sheet_type_label, -- sheet.SheetType decoded to OpenDental's name
+  CASE r.sheettype
+      WHEN 0 THEN 'LabelPatient'
+      WHEN 1 THEN 'LabelCarrier'
+      WHEN 2 THEN 'LabelReferral'
+      WHEN 3 THEN 'ReferralSlip'
+      WHEN 4 THEN 'LabelAppointment'
+      WHEN 5 THEN 'Rx'
+      WHEN 6 THEN 'Consent'
+      WHEN 7 THEN 'PatientLetter'
+      WHEN 8 THEN 'ReferralLetter'
+      WHEN 9 THEN 'PatientForm'
+      WHEN 10 THEN 'RoutingSlip'
+      WHEN 11 THEN 'MedicalHistory'
+      WHEN 12 THEN 'LabSlip'
+      WHEN 13 THEN 'ExamSheet'
+      WHEN 14 THEN 'DepositSlip'
+      WHEN 15 THEN 'Statement'
+      WHEN 16 THEN 'MedLabResults'
+      WHEN 17 THEN 'TreatmentPlan'
+      WHEN 18 THEN 'Screening'
+      WHEN 19 THEN 'PaymentPlan'
+      WHEN 20 THEN 'RxMulti'
+      WHEN 21 THEN 'ERA'
+      WHEN 22 THEN 'ERAGridHeader'
+      WHEN 23 THEN 'RxInstruction'
+      WHEN 24 THEN 'PatientDashboard'
+      WHEN 25 THEN 'PatientDashboardWidget'
+      WHEN 26 THEN 'ChartModule'
+      WHEN 27 THEN 'None'
+    END AS sheet_type_label,                                    -- sheet.SheetType decoded
   r.patnum AS patient_id,                                       -- sheet.PatNum; references patient.PatNum
   NULLIF(r.datetimesheet, TIMESTAMP '0001-01-01 00:00:00') AS date_time_sheet, -- sheet.DateTimeSheet; 0001-01-01 (none) -> NULL
   r.fontsize AS font_size,                                      -- sheet.FontSize

@@ -4,7 +4,42 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key statement_id),
   grain statement_id,
   audits (primary_key(column := statement_id)),
-  description 'OpenDental statement: one row per StatementNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental statement: one row per StatementNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    statement_id BIGINT,
+    patient_id BIGINT,
+    date_sent DATE,
+    date_range_from DATE,
+    date_range_to DATE,
+    mode SMALLINT,
+    mode_label TEXT,
+    hide_payment BOOLEAN,
+    single_patient BOOLEAN,
+    intermingled BOOLEAN,
+    is_sent BOOLEAN,
+    document_id BIGINT,
+    updated_at TIMESTAMPTZ,
+    is_receipt BOOLEAN,
+    is_invoice BOOLEAN,
+    is_invoice_copy BOOLEAN,
+    email_subject TEXT,
+    super_family_id BIGINT,
+    is_bal_valid BOOLEAN,
+    ins_est DOUBLE,
+    bal_total DOUBLE,
+    statement_type TEXT,
+    statement_type_label TEXT,
+    short_guid TEXT,
+    statement_short_url TEXT,
+    statement_url TEXT,
+    sms_send_status SMALLINT,
+    sms_send_status_label TEXT,
+    limited_custom_family SMALLINT,
+    limited_custom_family_label TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -14,7 +49,12 @@ SELECT
   NULLIF(r.daterangefrom, DATE '0001-01-01') AS date_range_from, -- statement.DateRangeFrom; 0001-01-01 (none) -> NULL
   NULLIF(r.daterangeto, DATE '0001-01-01') AS date_range_to,    -- statement.DateRangeTo; 0001-01-01 (none) -> NULL
   r.mode_ AS mode,                                              -- statement.Mode_ code: 0 Mail, 1 InPerson, 2 Email, 3 Electronic
-  CASE r.mode_ WHEN 0 THEN 'Mail' WHEN 1 THEN 'InPerson' WHEN 2 THEN 'Email' WHEN 3 THEN 'Electronic' END AS mode_label, -- statement.Mode_ decoded to OpenDental's name
+  CASE r.mode_
+      WHEN 0 THEN 'Mail'
+      WHEN 1 THEN 'InPerson'
+      WHEN 2 THEN 'Email'
+      WHEN 3 THEN 'Electronic'
+    END AS mode_label,                                          -- statement.Mode_ decoded
   r.hidepayment <> 0 AS hide_payment,                           -- statement.HidePayment (boolean)
   r.singlepatient <> 0 AS single_patient,                       -- statement.SinglePatient (boolean)
   r.intermingled <> 0 AS intermingled,                          -- statement.Intermingled (boolean)
@@ -30,14 +70,29 @@ SELECT
   r.insest AS ins_est,                                          -- statement.InsEst
   r.baltotal AS bal_total,                                      -- statement.BalTotal
   r.statementtype AS statement_type,                            -- statement.StatementType code: 0 NotSet, 1 LimitedStatement
-  CASE r.statementtype WHEN '0' THEN 'NotSet' WHEN '1' THEN 'LimitedStatement' END AS statement_type_label, -- statement.StatementType decoded to OpenDental's name
+  CASE r.statementtype
+      WHEN '0' THEN 'NotSet'
+      WHEN '1' THEN 'LimitedStatement'
+    END AS statement_type_label,                                -- statement.StatementType decoded
   r.shortguid AS short_guid,                                    -- statement.ShortGUID
   r.statementshorturl AS statement_short_url,                   -- statement.StatementShortURL
   r.statementurl AS statement_url,                              -- statement.StatementURL
   r.smssendstatus AS sms_send_status,                           -- statement.SmsSendStatus code: 0 Undefined, 1 DoNotSend, 2 SendNotAttempted, 3 SendSuccessful, 4 SendFailed, 5 SentAwaitingReceipt
-  CASE r.smssendstatus WHEN 0 THEN 'Undefined' WHEN 1 THEN 'DoNotSend' WHEN 2 THEN 'SendNotAttempted' WHEN 3 THEN 'SendSuccessful' WHEN 4 THEN 'SendFailed' WHEN 5 THEN 'SentAwaitingReceipt' END AS sms_send_status_label, -- statement.SmsSendStatus decoded to OpenDental's name
+  CASE r.smssendstatus
+      WHEN 0 THEN 'Undefined'
+      WHEN 1 THEN 'DoNotSend'
+      WHEN 2 THEN 'SendNotAttempted'
+      WHEN 3 THEN 'SendSuccessful'
+      WHEN 4 THEN 'SendFailed'
+      WHEN 5 THEN 'SentAwaitingReceipt'
+    END AS sms_send_status_label,                               -- statement.SmsSendStatus decoded
   r.limitedcustomfamily AS limited_custom_family,               -- statement.LimitedCustomFamily code: 0 None, 1 Patient, 2 Family, 3 SuperFamily
-  CASE r.limitedcustomfamily WHEN 0 THEN 'None' WHEN 1 THEN 'Patient' WHEN 2 THEN 'Family' WHEN 3 THEN 'SuperFamily' END AS limited_custom_family_label, -- statement.LimitedCustomFamily decoded to OpenDental's name
+  CASE r.limitedcustomfamily
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Patient'
+      WHEN 2 THEN 'Family'
+      WHEN 3 THEN 'SuperFamily'
+    END AS limited_custom_family_label,                         -- statement.LimitedCustomFamily decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.statement AS r

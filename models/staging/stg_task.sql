@@ -4,7 +4,37 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key task_id),
   grain task_id,
   audits (primary_key(column := task_id)),
-  description 'OpenDental task: one row per TaskNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental task: one row per TaskNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    task_id BIGINT,
+    task_list_id BIGINT,
+    date_task DATE,
+    key_num BIGINT,
+    task_status SMALLINT,
+    task_status_label TEXT,
+    is_repeating BOOLEAN,
+    date_type SMALLINT,
+    date_type_label TEXT,
+    from_id BIGINT,
+    object_type SMALLINT,
+    object_type_label TEXT,
+    date_time_entry TIMESTAMP,
+    user_id BIGINT,
+    date_time_finished TIMESTAMP,
+    priority_def_id BIGINT,
+    reminder_group_id TEXT,
+    reminder_type SMALLINT,
+    reminder_type_label TEXT,
+    reminder_frequency INT,
+    date_time_original TIMESTAMP,
+    updated_at TIMESTAMPTZ,
+    descript_override TEXT,
+    is_read_only BOOLEAN,
+    triage_category_def_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -13,20 +43,47 @@ SELECT
   NULLIF(r.datetask, DATE '0001-01-01') AS date_task,           -- task.DateTask; 0001-01-01 (none) -> NULL
   r.keynum AS key_num,                                          -- task.KeyNum
   r.taskstatus AS task_status,                                  -- task.TaskStatus code: 0 New, 1 Viewed, 2 Done
-  CASE r.taskstatus WHEN 0 THEN 'New' WHEN 1 THEN 'Viewed' WHEN 2 THEN 'Done' END AS task_status_label, -- task.TaskStatus decoded to OpenDental's name
+  CASE r.taskstatus
+      WHEN 0 THEN 'New'
+      WHEN 1 THEN 'Viewed'
+      WHEN 2 THEN 'Done'
+    END AS task_status_label,                                   -- task.TaskStatus decoded
   r.isrepeating <> 0 AS is_repeating,                           -- task.IsRepeating (boolean)
   r.datetype AS date_type,                                      -- task.DateType code: 0 None, 1 Day, 2 Week, 3 Month
-  CASE r.datetype WHEN 0 THEN 'None' WHEN 1 THEN 'Day' WHEN 2 THEN 'Week' WHEN 3 THEN 'Month' END AS date_type_label, -- task.DateType decoded to OpenDental's name
+  CASE r.datetype
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Day'
+      WHEN 2 THEN 'Week'
+      WHEN 3 THEN 'Month'
+    END AS date_type_label,                                     -- task.DateType decoded
   r.fromnum AS from_id,                                         -- task.FromNum; references task.TaskNum
   r.objecttype AS object_type,                                  -- task.ObjectType code: 0 None, 1 Patient, 2 Appointment
-  CASE r.objecttype WHEN 0 THEN 'None' WHEN 1 THEN 'Patient' WHEN 2 THEN 'Appointment' END AS object_type_label, -- task.ObjectType decoded to OpenDental's name
+  CASE r.objecttype
+      WHEN 0 THEN 'None'
+      WHEN 1 THEN 'Patient'
+      WHEN 2 THEN 'Appointment'
+    END AS object_type_label,                                   -- task.ObjectType decoded
   NULLIF(r.datetimeentry, TIMESTAMP '0001-01-01 00:00:00') AS date_time_entry, -- task.DateTimeEntry; 0001-01-01 (none) -> NULL
   r.usernum AS user_id,                                         -- task.UserNum; references userod.UserNum
   NULLIF(r.datetimefinished, TIMESTAMP '0001-01-01 00:00:00') AS date_time_finished, -- task.DateTimeFinished; 0001-01-01 (none) -> NULL
   r.prioritydefnum AS priority_def_id,                          -- task.PriorityDefNum: a definition.DefNum of category TaskPriorities; 0 = none
   r.remindergroupid AS reminder_group_id,                       -- task.ReminderGroupId
   r.remindertype AS reminder_type,                              -- task.ReminderType code: 0 NoReminder, 1 Daily, 2 Weekly, 4 Monthly, 8 Yearly, 16 Monday, 32 Tuesday, 64 Wednesday, 128 Thursday, 256 Friday, 512 Saturday, 1024 Sunday, 2048 Once
-  CASE r.remindertype WHEN 0 THEN 'NoReminder' WHEN 1 THEN 'Daily' WHEN 2 THEN 'Weekly' WHEN 4 THEN 'Monthly' WHEN 8 THEN 'Yearly' WHEN 16 THEN 'Monday' WHEN 32 THEN 'Tuesday' WHEN 64 THEN 'Wednesday' WHEN 128 THEN 'Thursday' WHEN 256 THEN 'Friday' WHEN 512 THEN 'Saturday' WHEN 1024 THEN 'Sunday' WHEN 2048 THEN 'Once' END AS reminder_type_label, -- task.ReminderType decoded to OpenDental's name
+  CASE r.remindertype
+      WHEN 0 THEN 'NoReminder'
+      WHEN 1 THEN 'Daily'
+      WHEN 2 THEN 'Weekly'
+      WHEN 4 THEN 'Monthly'
+      WHEN 8 THEN 'Yearly'
+      WHEN 16 THEN 'Monday'
+      WHEN 32 THEN 'Tuesday'
+      WHEN 64 THEN 'Wednesday'
+      WHEN 128 THEN 'Thursday'
+      WHEN 256 THEN 'Friday'
+      WHEN 512 THEN 'Saturday'
+      WHEN 1024 THEN 'Sunday'
+      WHEN 2048 THEN 'Once'
+    END AS reminder_type_label,                                 -- task.ReminderType decoded
   r.reminderfrequency AS reminder_frequency,                    -- task.ReminderFrequency
   NULLIF(r.datetimeoriginal, TIMESTAMP '0001-01-01 00:00:00') AS date_time_original, -- task.DateTimeOriginal; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- task.SecDateTEdit

@@ -4,7 +4,32 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key treatment_plan_id),
   grain treatment_plan_id,
   audits (primary_key(column := treatment_plan_id)),
-  description 'OpenDental treatplan: one row per TreatPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.'
+  optimize_query false,
+  description 'OpenDental treatplan: one row per TreatPlanNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; merged by key from raw rows newer than the last staged sync run; keys deleted in raw deleted here.',
+  columns (
+    treatment_plan_id BIGINT,
+    patient_id BIGINT,
+    date_tp DATE,
+    heading TEXT,
+    sig_is_topaz BOOLEAN,
+    responsible_party_id BIGINT,
+    document_id BIGINT,
+    tp_status SMALLINT,
+    tp_status_label TEXT,
+    entry_user_id BIGINT,
+    sec_date_entry DATE,
+    updated_at TIMESTAMPTZ,
+    presenter_user_id BIGINT,
+    tp_type SMALLINT,
+    tp_type_label TEXT,
+    datetime_signed TIMESTAMP,
+    datetime_practice_signed TIMESTAMP,
+    signature_text TEXT,
+    signature_practice_text TEXT,
+    mobileappdevice_id BIGINT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT
@@ -16,13 +41,20 @@ SELECT
   r.responsparty AS responsible_party_id,                       -- treatplan.ResponsParty; references patient.PatNum
   r.docnum AS document_id,                                      -- treatplan.DocNum; references document.DocNum
   r.tpstatus AS tp_status,                                      -- treatplan.TPStatus code: 0 Saved, 1 Active, 2 Inactive
-  CASE r.tpstatus WHEN 0 THEN 'Saved' WHEN 1 THEN 'Active' WHEN 2 THEN 'Inactive' END AS tp_status_label, -- treatplan.TPStatus decoded to OpenDental's name
+  CASE r.tpstatus
+      WHEN 0 THEN 'Saved'
+      WHEN 1 THEN 'Active'
+      WHEN 2 THEN 'Inactive'
+    END AS tp_status_label,                                     -- treatplan.TPStatus decoded
   r.secusernumentry AS entry_user_id,                           -- treatplan.SecUserNumEntry; references userod.UserNum
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- treatplan.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- treatplan.SecDateTEdit
   r.usernumpresenter AS presenter_user_id,                      -- treatplan.UserNumPresenter; references userod.UserNum
   r.tptype AS tp_type,                                          -- treatplan.TPType code: 0 Insurance, 1 Discount
-  CASE r.tptype WHEN 0 THEN 'Insurance' WHEN 1 THEN 'Discount' END AS tp_type_label, -- treatplan.TPType decoded to OpenDental's name
+  CASE r.tptype
+      WHEN 0 THEN 'Insurance'
+      WHEN 1 THEN 'Discount'
+    END AS tp_type_label,                                       -- treatplan.TPType decoded
   NULLIF(r.datetsigned, TIMESTAMP '0001-01-01 00:00:00') AS datetime_signed, -- treatplan.DateTSigned; 0001-01-01 (none) -> NULL
   NULLIF(r.datetpracticesigned, TIMESTAMP '0001-01-01 00:00:00') AS datetime_practice_signed, -- treatplan.DateTPracticeSigned; 0001-01-01 (none) -> NULL
   r.signaturetext AS signature_text,                            -- treatplan.SignatureText

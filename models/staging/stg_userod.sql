@@ -4,7 +4,32 @@ MODEL (
   kind FULL,
   grain user_id,
   audits (primary_key(column := user_id)),
-  description 'OpenDental userod: one row per UserNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).'
+  optimize_query false,
+  description 'OpenDental userod: one row per UserNum, renamed to snake_case, ''no date'' values as NULL, booleans decoded, enum codes kept with labels; rebuilt whole on every run (small table).',
+  columns (
+    user_id BIGINT,
+    user_name TEXT,
+    employee_id BIGINT,
+    clinic_id BIGINT,
+    provider_id BIGINT,
+    is_hidden BOOLEAN,
+    task_list_in_box_id BIGINT,
+    anesth_prov_type INT,
+    default_hide_popups BOOLEAN,
+    password_is_strong BOOLEAN,
+    clinic_is_restricted BOOLEAN,
+    inbox_hide_popups BOOLEAN,
+    cemt_user_id BIGINT,
+    datetime_fail TIMESTAMP,
+    failed_attempts SMALLINT,
+    domain_user TEXT,
+    is_password_reset_required BOOLEAN,
+    mobile_web_pin_failed_attempts SMALLINT,
+    datetime_last_login TIMESTAMP,
+    badge_id TEXT,
+    _loaded_at TIMESTAMPTZ,
+    _sync_run_id BIGINT
+  )
 );
 
 SELECT

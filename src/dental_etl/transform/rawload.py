@@ -4,7 +4,8 @@ The loader (`dental sync`) is the production path from MySQL. This module is the
 model tests, the demo and the model benchmark take from in-memory frames (the synthetic
 generator's `Practice.to_arrow()`): same schema, same table and column names, same types
 (`raw_schema.arrow_type`), same metadata columns. Replacing a table is DROP + CREATE + bulk copy;
-`upsert_rows` / `delete_rows` imitate an incremental sync (new `_sync_run_id` on changed rows).
+`upsert_rows` / `delete_rows` imitate an incremental sync (new `_sync_run_id` on changed rows,
+vanished keys deleted).
 """
 
 from __future__ import annotations
@@ -36,20 +37,19 @@ def raw_arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([*fields, *METADATA_FIELDS])
 
 
-def conform(table: Table, data: pa.Table, sync_run_id: int, loaded_at: dt.datetime | None = None) -> pa.Table:
-    """Rename to lower case, cast to the contract's types and stamp the metadata columns."""
+def conform(table: Table, data: pa.Table, sync_run_id: int | None = None) -> pa.Table:
+    """Cast a raw-format table (`Practice.to_arrow()`) to the contract's schema; with `sync_run_id`,
+    stamp it as written by that run (now)."""
     schema = raw_arrow_schema(table)
-    renamed = data.rename_columns([raw_column_name(n) for n in data.column_names])
-    stamp = loaded_at or dt.datetime.now(dt.UTC)
-    columns = []
-    for f in schema:
-        if f.name == LOADED_AT:
-            columns.append(pa.array([stamp] * renamed.num_rows, f.type))
-        elif f.name == SYNC_RUN_ID:
-            columns.append(pa.array([sync_run_id] * renamed.num_rows, f.type))
-        else:
-            columns.append(renamed.column(f.name).cast(f.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+    data = data.select(schema.names)
+    if sync_run_id is not None:
+        n = data.num_rows
+        stamp = dt.datetime.now(dt.UTC)
+        stamps = pa.array([stamp] * n, pa.timestamp("us", tz="UTC"))
+        data = data.set_column(data.schema.get_field_index(LOADED_AT), LOADED_AT, stamps)
+        runs = pa.array([sync_run_id] * n, pa.int64())
+        data = data.set_column(data.schema.get_field_index(SYNC_RUN_ID), SYNC_RUN_ID, runs)
+    return data.cast(schema)
 
 
 def _create_sql(table: Table, dialect: str) -> str:
@@ -97,8 +97,8 @@ class RawWriter:
             self._conn.execute(f"INSERT INTO {RAW_SCHEMA}.{name} SELECT * FROM _incoming")
             self._conn.unregister("_incoming")
 
-    def replace(self, tables: Mapping[str, pa.Table], sync_run_id: int = 1) -> None:
-        """Full load: every given table dropped, recreated and filled."""
+    def replace(self, tables: Mapping[str, pa.Table], sync_run_id: int | None = None) -> None:
+        """Full load: every given raw-format table dropped, recreated and filled."""
         schema = load_schema()
         for name, data in tables.items():
             table = schema[name]
@@ -107,7 +107,8 @@ class RawWriter:
             self._append(name, conform(table, data, sync_run_id))
 
     def upsert_rows(self, name: str, data: pa.Table, sync_run_id: int) -> None:
-        """Incremental sync of changed/new rows: delete their keys, insert them with a new run id."""
+        """Incremental sync of changed or new raw-format rows: their keys deleted, then inserted
+        stamped with `sync_run_id`."""
         table = schema_table(name)
         conformed = conform(table, data, sync_run_id)
         self.delete_rows(name, conformed.column(raw_column_name(table.primary_key)).to_pylist())
