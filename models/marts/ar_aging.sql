@@ -20,8 +20,8 @@ SELECT
   g.clinic_id, -- the guarantor's clinic
   g.billing_type, -- the guarantor's billing type
   a.bal_0_30, -- A/R 0-30 days: charges up to 30 days old, less credits left after the older buckets
-  a.bal_31_60, -- A/R 31-60 days
-  a.bal_61_90, -- A/R 61-90 days
+  a.bal_31_60, -- A/R 31-60 days: charges 31-60 days old, less credits left after the older buckets
+  a.bal_61_90, -- A/R 61-90 days: charges 61-90 days old, less credits left after the over-90 bucket
   a.bal_over_90, -- A/R over 90 days: charges more than 90 days old, less the family's credits (applied oldest first)
   a.bal_total, -- Family balance: charges - credits to the as-of date (= sum of the four buckets)
   a.ins_est, -- Insurance estimate: pending insurance (not-received claim lines) at the as-of date, shown beside the balance

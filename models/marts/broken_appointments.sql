@@ -41,8 +41,8 @@ SELECT
   k.clinic_id, -- the clinic
   COALESCE(s.appointments_scheduled, 0) AS appointments_scheduled, -- appointments dated in the month that were on the book (Scheduled, Complete, Unscheduled list, Broken)
   COALESCE(b.broken, 0) AS broken_appointments, -- Broken appointments: appointments broken in the month (AptStatus Broken now, or a break in histappointment)
-  COALESCE(b.missed, 0) AS missed, -- of those, no-shows (Missed, or a D9986 charge)
-  COALESCE(b.cancelled, 0) AS cancelled, -- of those, cancellations (Cancelled, or a D9987 charge)
+  COALESCE(b.missed, 0) AS missed, -- No-shows: broken appointments recorded as Missed (HistApptAction 2) or charged D9986
+  COALESCE(b.cancelled, 0) AS cancelled, -- Cancellations: broken appointments recorded as Cancelled (HistApptAction 3) or charged D9987
   COALESCE(b.rescheduled, 0) AS rescheduled, -- of those, put back on the schedule since
   COALESCE(b.production_lost, 0) AS production_lost, -- scheduled production of the broken appointments not put back on the schedule
   CAST(COALESCE(b.broken, 0) AS DOUBLE) / NULLIF(s.appointments_scheduled, 0) AS broken_rate, -- Broken appointment rate: broken appointments / appointments scheduled in the month

@@ -27,7 +27,7 @@ SELECT
   c.clinic_id, -- the clinic
   c.claim_type, -- P primary, S secondary, PreAuth, Cap, Other
   c.claim_type_label, -- claim type label
-  c.claim_status, -- ClaimStatus code: U unsent, H hold, W waiting to send, P probably sent, S sent, R received, I hold for in-process
+  c.claim_status, -- the ClaimStatus code: U unsent, H hold, W waiting to send, P probably sent, S sent, R received, I hold for in-process
   c.claim_status_label, -- ClaimStatus label
   c.date_service, -- date of service
   c.date_sent, -- date last sent

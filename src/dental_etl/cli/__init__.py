@@ -53,9 +53,10 @@ def _configure(
 
 
 def _register() -> None:
-    from dental_etl.cli import generate
+    from dental_etl.cli import generate, transform
 
     generate.register(app)
+    transform.register(app)
 
 
 _register()
