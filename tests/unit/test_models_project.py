@@ -67,7 +67,13 @@ def test_every_raw_table_is_audited(project: Any) -> None:
 def test_glossary_files_match_the_models(project: Any) -> None:
     glossary = glossary_from_context(project)
     names = {k.name for k in glossary.kpis}
-    for kpi in ("Gross production", "Net production", "Insurance write-offs", "Insurance income", "Patient income"):
+    for kpi in (
+        "Gross production",
+        "Net production",
+        "Insurance write-offs",
+        "Insurance income",
+        "Patient income",
+    ):
         assert kpi in names
     for rel, content in rendered(glossary).items():
         assert (PROJECT_DIR / rel).read_text() == content, f"{rel} is stale: run `dental glossary`"
