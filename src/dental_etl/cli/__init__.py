@@ -53,10 +53,11 @@ def _configure(
 
 
 def _register() -> None:
-    from dental_etl.cli import generate, sync
+    from dental_etl.cli import generate, sync, transform
 
     generate.register(app)
     sync.register(app)
+    transform.register(app)
 
 
 _register()
