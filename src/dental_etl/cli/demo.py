@@ -66,8 +66,6 @@ def demo(
         "amount",
         "production_per_hour",
         "scheduled_hours",
-        "gross_production",
-        "net_production",
     }
     console.print(
         _frame_table(
