@@ -90,7 +90,7 @@ def _key_differences(
         ("missing from the warehouse", source, held),
         ("not in the source", held, source),
     ):
-        extra = left.join(right, on=names, how="anti")
+        extra = left.join(right, on=names, how="anti").sort(names)
         if extra.height:
             sample = ", ".join(str(v) for v in extra.head(_EXAMPLES).rows())
             check.differences.append(f"{extra.height} key(s) {label} (e.g. {sample})")

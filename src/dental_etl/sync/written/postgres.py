@@ -9,17 +9,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import adbc_driver_manager
-import adbc_driver_manager.dbapi
-import adbc_driver_postgresql.dbapi as adbc_pg
 import psycopg
 import pyarrow as pa
 
 from dental_etl.errors import WarehouseUnreachable
 from dental_etl.settings import PostgresWarehouse
 from dental_etl.sync.written.base import Session, TableRef, Writer, quote
+
+if TYPE_CHECKING:
+    import adbc_driver_manager.dbapi
 
 _LOCK_KEY = 0x64656E74616C  # "dental": one sync at a time per PostgreSQL database
 
@@ -93,6 +94,8 @@ class PostgresSession(Session):
     def _bulk(self) -> adbc_driver_manager.dbapi.Connection:
         """The ADBC connection, opened on first bulk I/O (~70 ms; unchanged tables never need it)."""
         if self._bulk_conn is None:
+            import adbc_driver_postgresql.dbapi as adbc_pg  # imports pandas via pyarrow.dataset: ~1 s
+
             try:
                 self._bulk_conn = adbc_pg.connect(self._target.url, autocommit=True)
             except adbc_driver_manager.Error as exc:
