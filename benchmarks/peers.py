@@ -92,7 +92,9 @@ def _select_expression(col: _SourceColumn) -> str:
         # zero dates and zero-in-date values become NULL, as the loader does
         return f"IF(MONTH({ident}) = 0 OR DAY({ident}) = 0, NULL, {ident})"
     if col.data_type in {"char", "varchar", "text", "mediumtext", "longtext", "tinytext"}:
-        return f"REPLACE({ident}, CHAR(0), '')"
+        # OUTFILE escapes tab, newline and backslash but not CR, which PostgreSQL's text COPY
+        # rejects: CR becomes LF here (same bytes moved; the loader itself keeps CR)
+        return f"REPLACE(REPLACE({ident}, CHAR(0), ''), CHAR(13), CHAR(10))"
     if col.data_type in {"blob", "mediumblob", "longblob"}:
         return f"CONCAT('\\\\x', HEX({ident}))"
     return ident

@@ -20,6 +20,7 @@ from dental_etl.settings import MySQLSource
 _ACCESS_DENIED = {1044, 1045, 1698}
 _CANNOT_CONNECT = {2003, 2005, 2006, 2013}
 _UNKNOWN_DATABASE = 1049
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def connect(source: MySQLSource, *, database: bool = True, local_infile: bool = False) -> pymysql.Connection:
@@ -35,6 +36,9 @@ def connect(source: MySQLSource, *, database: bool = True, local_infile: bool = 
             autocommit=True,
             local_infile=local_infile,
             connect_timeout=10,
+            # TLS stays "preferred" for remote servers; on loopback it buys nothing and pymysql
+            # spends ~0.1 s per connection loading the system CA store
+            ssl_disabled=source.host in _LOOPBACK,
             client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS if local_infile else 0,
         )
     except pymysql.err.OperationalError as exc:

@@ -5,7 +5,8 @@ Raw tables live in schema `raw`, named like the source table, with **lower-case 
 is cast to `arrow_schema(table)` before it is written; both warehouses get the same types.
 
 Normalisations (documented in the README, relied on by the staging models):
-- zero dates and zero-in-date values ('0000-00-00', '2020-00-15') -> NULL;
+- zero dates and zero-in-date values ('0000-00-00', '2020-00-15', '0000-05-10': a zero year, month
+  or day) -> NULL;
   OpenDental's '0001-01-01' "no date" sentinel is kept as a value (staging turns it into NULL);
 - TIME -> duration (MySQL TIME spans -838:59:59..838:59:59, more than a time of day);
 - TIMESTAMP -> UTC timestamp with time zone (read with the session time zone at +00:00);
@@ -17,6 +18,7 @@ Normalisations (documented in the README, relied on by the staging models):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pyarrow as pa
 
@@ -79,3 +81,13 @@ def arrow_type(mysql_type: str) -> pa.DataType:
     if base in _BINARY:
         return pa.binary()
     raise ValueError(f"no warehouse type for MySQL type {mysql_type!r}")
+
+
+def arrow_field(mysql_name: str, mysql_type: str) -> pa.Field:
+    """One source column as a raw-table field (always nullable: zero dates become NULL)."""
+    return pa.field(raw_column_name(mysql_name), arrow_type(mysql_type), nullable=True)
+
+
+def arrow_schema(columns: Iterable[tuple[str, str]]) -> pa.Schema:
+    """The raw table's schema: the source columns `(name, COLUMN_TYPE)` in source order, then metadata."""
+    return pa.schema([*(arrow_field(name, mysql_type) for name, mysql_type in columns), *METADATA_FIELDS])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
@@ -104,8 +105,47 @@ class Gateway(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     connection: DuckDBWarehouse | PostgresWarehouse
 
 
+class SyncSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The loader's knobs (`variables.dental.sync` in config.yaml); every one has a safe default.
+
+    - table_config: the editable per-table plan `dental discover` writes (relative to the project).
+    - workers: tables copied at once; 0 = one per CPU core.
+    - lag_seconds: incremental reads start this long before the last watermark, so a transaction
+      that stamped its rows earlier but committed after the last read is still picked up.
+    - lookback_days: tables with a `lookback_column` in the table config also re-read every row
+      whose business date lies in the last N days (OpenDental edits that do not bump the stamp).
+    - delete_guard_share / delete_guard_min_rows: refuse (without --force) to delete more than this
+      share of a table's rows, once more than `delete_guard_min_rows` rows would go.
+    - full_reload_max_rows: a table without a change column is reloaded whole when at most this big;
+      a larger one is synced append-only by primary key (new rows + deletes; edits need --full).
+    - chunk_bytes: target source bytes per extracted chunk; bounds memory whatever the table size.
+    - retries / retry_backoff_seconds: a table hit by a transient connection error is retried with
+      exponential backoff (1x, 2x, 4x ... the base).
+    - skip_unchanged: skip tables whose MySQL `UPDATE_TIME` is older than their last read.
+    - duckdb_memory_limit: DuckDB's buffer limit while loading (keeps peak memory bounded).
+    """
+
+    table_config: str = "dental_tables.yaml"
+    workers: Annotated[int, msgspec.Meta(ge=0, le=64)] = 0
+    lag_seconds: Annotated[int, msgspec.Meta(ge=0)] = 300
+    lookback_days: Annotated[int, msgspec.Meta(ge=0)] = 7
+    delete_guard_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
+    delete_guard_min_rows: Annotated[int, msgspec.Meta(ge=0)] = 100
+    full_reload_max_rows: Annotated[int, msgspec.Meta(ge=0)] = 200_000
+    chunk_bytes: Annotated[int, msgspec.Meta(ge=1 << 16)] = 48 << 20
+    retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3
+    retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    skip_unchanged: bool = True
+    duckdb_memory_limit: str = "1GB"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
 class DentalVariables(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     source_url: str = "mysql://root@127.0.0.1:3306/opendental"
+    sync: SyncSettings = SyncSettings()
 
 
 class _Variables(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -125,6 +165,12 @@ class Settings(msgspec.Struct, frozen=True):
     source: MySQLSource
     gateway: str
     warehouse: DuckDBWarehouse | PostgresWarehouse
+    sync: SyncSettings = SyncSettings()
+
+    @property
+    def table_config_path(self) -> Path:
+        path = Path(self.sync.table_config)
+        return path if path.is_absolute() else self.project_dir / path
 
     def with_gateway(self, gateway: str) -> Settings:
         config = _read_project_config(self.project_dir)
@@ -185,4 +231,5 @@ def load_settings(project_dir: Path | None = None, gateway: str | None = None) -
         source=MySQLSource.from_url(config.variables.dental.source_url),
         gateway=chosen,
         warehouse=_warehouse_for(config, chosen, folder),
+        sync=config.variables.dental.sync,
     )

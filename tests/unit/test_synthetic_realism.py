@@ -53,9 +53,12 @@ def test_fees_come_from_the_fee_schedule_and_units_vary(t):
     pat = t["patient"].select("PatNum", pl.col("FeeSched").alias("_pat_sched"), "PriProv")
     prov = t["provider"].select(pl.col("ProvNum").alias("PriProv"), pl.col("FeeSched").alias("_prov_sched"))
     fees = t["fee"].select(pl.col("FeeSched").alias("_sched"), "CodeNum", "Amount")
-    joined = (procs.join(pat, on="PatNum").join(prov, on="PriProv")
-              .with_columns(_sched=pl.when(pl.col("_pat_sched") > 0).then("_pat_sched").otherwise("_prov_sched"))
-              .join(fees, on=["_sched", "CodeNum"]))
+    joined = (
+        procs.join(pat, on="PatNum")
+        .join(prov, on="PriProv")
+        .with_columns(_sched=pl.when(pl.col("_pat_sched") > 0).then("_pat_sched").otherwise("_prov_sched"))
+        .join(fees, on=["_sched", "CodeNum"])
+    )
     assert joined.height == procs.height
     assert (joined["ProcFee"] == joined["Amount"]).all()
     units = procs["UnitQty"].value_counts()
@@ -87,11 +90,15 @@ def test_insurance_flow(t):
     assert (received["InsPayAmt"] > 0).mean() > 0.8
     assert (received["WriteOff"] > 0).mean() > 0.3  # PPO write-offs
     assert received.filter(pl.col("ClaimPaymentNum") == 0).height > 0  # not yet on a check
-    on_check = cp.filter(pl.col("ClaimPaymentNum") > 0).group_by("ClaimPaymentNum").agg(pl.col("InsPayAmt").sum())
+    on_check = (
+        cp.filter(pl.col("ClaimPaymentNum") > 0).group_by("ClaimPaymentNum").agg(pl.col("InsPayAmt").sum())
+    )
     checks = t["claimpayment"].join(on_check, on="ClaimPaymentNum")
     assert checks.height == t["claimpayment"].height
     assert ((checks["CheckAmt"] - checks["InsPayAmt"]).abs() < 0.005).all()
-    estimates = cp.filter(pl.col("Status") == 6).join(t["procedurelog"].select("ProcNum", "ProcStatus"), on="ProcNum")
+    estimates = cp.filter(pl.col("Status") == 6).join(
+        t["procedurelog"].select("ProcNum", "ProcStatus"), on="ProcNum"
+    )
     assert (estimates["ProcStatus"] == 1).all() and estimates.height > 0
     assert set(t["claim"]["ClaimStatus"].unique().to_list()) <= {"U", "H", "W", "P", "S", "R", "I"}
 
@@ -111,8 +118,9 @@ def test_payments_split_and_unearned(t):
 
 
 def test_adjustments_both_signs_with_matching_types(t):
-    adj = t["adjustment"].join(t["definition"].select(pl.col("DefNum").alias("AdjType"), "ItemValue", "Category"),
-                               on="AdjType")
+    adj = t["adjustment"].join(
+        t["definition"].select(pl.col("DefNum").alias("AdjType"), "ItemValue", "Category"), on="AdjType"
+    )
     assert adj.height == t["adjustment"].height and (adj["Category"] == 1).all()
     assert (adj.filter(pl.col("AdjAmt") > 0)["ItemValue"] == "+").all()
     assert (adj.filter(pl.col("AdjAmt") < 0)["ItemValue"] == "-").all()
@@ -132,9 +140,10 @@ def test_recall_intervals_and_due_dates(t):
 
 
 def test_big_tables_in_real_proportions():
-    tables = generate_practice(GeneratorConfig(seed=1, patients=1500, today=TODAY)).tables
+    tables = generate_practice(GeneratorConfig(seed=1, patients=3000, today=TODAY)).tables
     sizes = {name: frame.height for name, frame in tables.items()}
+    # securitylog largest; then paysplit, commlog and procedurelog (close to each other, as in the
+    # real practice), then payment, adjustment, claimproc
     assert max(sizes, key=sizes.get) == "securitylog"
-    for big in ("paysplit", "commlog", "procedurelog", "payment", "adjustment", "claimproc"):
-        assert sizes[big] > 10 * sizes["patient"] / 10, big
-    assert sizes["commlog"] > sizes["procedurelog"] > sizes["payment"]
+    third = min(sizes["paysplit"], sizes["commlog"], sizes["procedurelog"])
+    assert third > 1.2 * sizes["payment"] > 1.2 * sizes["adjustment"] > 1.2 * sizes["claimproc"], sizes

@@ -53,9 +53,10 @@ def _configure(
 
 
 def _register() -> None:
-    from dental_etl.cli import generate, transform
+    from dental_etl.cli import generate, sync, transform
 
     generate.register(app)
+    sync.register(app)
     transform.register(app)
 
 
@@ -66,9 +67,11 @@ def main() -> None:
     """Entry point: run the app, turning our errors into one clear line."""
     err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) returns n when not standalone
+            sys.exit(code)
     except DentalError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err.print("aborted")

@@ -48,6 +48,7 @@ def generate(
 ) -> None:
     """Generate a realistic synthetic OpenDental database and bulk-load it into MySQL/MariaDB."""
     from dental_etl.synthetic import GeneratorConfig, apply_changes, generate_practice, write_to_mariadb
+    from dental_etl.synthetic.mariadb import preflight
 
     state: CliState = ctx.obj
     source = state.settings.source
@@ -66,13 +67,14 @@ def generate(
         return
     if patients is not None and rows is not None:
         raise ConfigError("give either --patients or --rows, not both")
-    common = {"seed": seed, "today": day, "years": years, "clinics": clinics}
+    common: dict = {"seed": seed, "today": day, "years": years, "clinics": clinics}
     config = (
         GeneratorConfig.for_rows(rows, **common)
         if rows is not None
         else GeneratorConfig(patients=patients if patients is not None else 1_000, **common)
     )
     config.validate()
+    preflight(source, replace=replace)
     started = time.perf_counter()
     with console.status(f"simulating {config.patients:,} patients over {config.years} years ..."):
         practice = generate_practice(config)

@@ -17,7 +17,9 @@ SENT, RECEIVED = 1, 2
 WORKSTATIONS = np.array(["FRONT1", "FRONT2", "OP1", "OP2", "OP3", "HYG1", "HYG2", "OFFICE-MGR"], dtype=object)
 
 
-def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFrame:
+def commlog(
+    v: pl.DataFrame, statements: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generator
+) -> pl.DataFrame:
     defs = ref.defs
     appt = defs.num("CommLogTypes", "Appointment Related")
     booked = v.filter(pl.col("_kind").is_in(["H", "R", "E", "B"]))
@@ -43,7 +45,7 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
             )
         )
 
-    texting = p.status[pat - 1] >= 0
+    texting = rng.random(n) < 0.85  # patients who accept texts
     add(texting, start - 2 * DAY, appt, TEXT, SENT, 3, "Appointment reminder sent via text.")
     add(
         texting & (rng.random(n) < 0.6),
@@ -54,9 +56,9 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
         3,
         "Patient replied C to confirm.",
     )
-    add(rng.random(n) < 0.5, start - 7 * DAY, appt, EMAIL, SENT, 3, "Appointment reminder sent via email.")
+    add(rng.random(n) < 0.3, start - 7 * DAY, appt, EMAIL, SENT, 3, "Appointment reminder sent via email.")
     add(
-        booked["_status"].to_numpy() == 2,
+        (booked["_status"].to_numpy() == 2) & (rng.random(n) < 0.5),
         booked["_end"].to_numpy() + 3600,
         appt,
         TEXT,
@@ -95,10 +97,47 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
         "Pt called about balance; explained EOB.",
         rng.choice(ref.front_desk_users, n),
     )
+    # every statement sent by email or text is logged
+    sent = statements.filter(pl.col("Mode_") != 0)
+    parts.append(
+        pl.DataFrame(
+            {
+                "PatNum": sent["PatNum"],
+                "_when": sent["_edit"],
+                "CommType": defs.num("CommLogTypes", "Financial"),
+                "Mode_": np.where(sent["Mode_"].to_numpy() == 2, EMAIL, TEXT),
+                "SentOrReceived": SENT,
+                "CommSource": 4,
+                "Note": "Statement sent.",
+                "UserNum": 0,
+            }
+        )
+    )
+    # birthday greetings from the eServices, every year the patient is with us
+    pats = np.flatnonzero(p.has_visits & (rng.random(len(p.join)) < 0.5))
+    first_year = (np.maximum(p.join[pats], p.start) - p.birth[pats]) // 365 + 1
+    last_year = (np.minimum(p.leave[pats], p.last) - p.birth[pats]) // 365
+    years = np.maximum(last_year - first_year + 1, 0)
+    bparent, by = explode_counts(years)
+    b_when = (p.birth[pats][bparent] + 365 * (first_year[bparent] + by)).astype(np.int64) * DAY + 9 * 3600
+    parts.append(
+        pl.DataFrame(
+            {
+                "PatNum": pats[bparent] + 1,
+                "_when": b_when,
+                "CommType": defs.num("CommLogTypes", "Text Message"),
+                "Mode_": TEXT,
+                "SentOrReceived": SENT,
+                "CommSource": 4,
+                "Note": "Happy birthday from your dental team!",
+                "UserNum": 0,
+            }
+        )
+    )
     # recall reminders for patients who are overdue: about monthly until they come back or give up
     h = v.filter((pl.col("_kind") == "H") & (pl.col("_status") == 2)).sort("PatNum", "_day")
     nxt = h.select(pl.col("_day").shift(-1).over("PatNum")).to_series().fill_null(p.last).to_numpy()
-    gap_months = np.clip((nxt - h["_day"].to_numpy() - 200) // 30, 0, 6)
+    gap_months = np.clip((nxt - h["_day"].to_numpy() - 200) // 30, 0, 5)
     parent, m = explode_counts(gap_months)
     r_pat = h["PatNum"].to_numpy()[parent]
     r_when = (h["_day"].to_numpy()[parent] + 200 + 30 * m).astype(np.int64) * DAY + 11 * 3600
@@ -117,7 +156,11 @@ def commlog(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generat
             }
         )
     )
-    logs = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("_when") <= p.cap).sort("_when", "PatNum")
+    logs = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .filter(pl.col("_when").is_between(p.start * DAY, p.cap))
+        .sort("_when", "PatNum")
+    )
     k = logs.height
     when = logs["_when"].to_numpy()
     return logs.with_row_index("CommlogNum", offset=1).with_columns(
@@ -138,8 +181,8 @@ def security_log(
     users = ref.all_users
     days = np.arange(p.start, p.last + 1)
     days = days[weekday(days) < 5]
-    u, d = np.meshgrid(users, days, indexing="ij")
-    u, d = u.ravel(), d.ravel()
+    grid_u, grid_d = np.meshgrid(users, days, indexing="ij")
+    u, d = grid_u.ravel(), grid_d.ravel()
     on = rng.random(len(u)) < 0.8
     u, d = u[on], d[on]
     login = d.astype(np.int64) * DAY + rng.integers(7 * 3600, 9 * 3600, len(u))
@@ -162,7 +205,7 @@ def security_log(
             [e.with_columns(UserNum=pl.Series(rng.choice(users, e.height))) for e in events] + [onoff],
             how="diagonal_relaxed",
         )
-        .filter(pl.col("_when") <= p.cap)
+        .filter(pl.col("_when").is_between(p.start * DAY, p.cap))
         .sort("_when", "PermType", "FKey")
     )
     n = ev.height
@@ -254,6 +297,7 @@ def statements(
         DateRangeTo=dates(day),
         Mode_=pl.Series(pick(rng, [0, 2, 3], [40, 40, 20], n)),
         IsSent=pl.lit(1),
+        StatementType=pl.lit("NotSet"),
         Intermingled=pl.lit(1),
         _edit=pl.Series(day * DAY + 10 * 3600),
     )

@@ -42,6 +42,7 @@ class Clinical:
                 found,
                 procedures.existing(v, p, rng_for(seed, "existing")),
                 procedures.broken_charges(v, p, rng_for(seed, "broken")),
+                procedures.membership_fees(p, rng_for(seed, "membership")),
             ]
         )
         v = appointments.number(v)

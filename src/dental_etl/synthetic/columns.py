@@ -101,7 +101,9 @@ def complete(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         if col.name in frame.columns:
             expr = pl.col(col.name).cast(dtype)
             if dtype not in (pl.Date, pl.Datetime("us")):  # NULL is reserved for zero dates
-                expr = expr.fill_null(pl.lit(default_value(col), dtype=dtype)) if not col.is_timestamp else expr
+                expr = (
+                    expr.fill_null(pl.lit(default_value(col), dtype=dtype)) if not col.is_timestamp else expr
+                )
             exprs.append(expr)
         else:
             exprs.append(pl.lit(default_value(col), dtype=dtype).alias(col.name))

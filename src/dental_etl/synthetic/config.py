@@ -21,7 +21,7 @@ MAX_YEARS = 30
 
 # Measured: rows across all 42 tables per patient (default years) and the practice's fixed rows
 # (codes, fees, definitions, schedules ...). See benchmarks/generate.py.
-ROWS_PER_PATIENT = 262.0
+ROWS_PER_PATIENT = 240.0
 FIXED_ROWS = 2_000
 
 

@@ -33,7 +33,7 @@ def _estimates(procs: pl.DataFrame, p: Patients, ref: Reference) -> pl.DataFrame
     billed = money(procs["ProcFee"].to_numpy() * units)
     allowed = np.where(sched > 0, ref.fees[np.maximum(sched, 1) - 1, code] * units, billed)
     allowed = np.minimum(allowed, billed)
-    pct = ref.coverage_percent[code]
+    pct = ref.plan_percent[plan - 1, ref.code_class[code]]
     year = procs["ProcDate"].dt.year().to_numpy()
     frame = (
         procs.select("ProcNum", "PatNum", "ProcDate", "ProvNum", "ClinicNum", "CodeNum", "ProcStatus")
@@ -171,7 +171,7 @@ def _checks(
     carrier = ref.plan_carrier[p.plan[pat] - 1]
     paid_status = cp["Status"].is_in([RECEIVED, SUPPLEMENTAL]).to_numpy()
     recent = cp["_cp_day"].to_numpy() > p.last - 10
-    claim_r = rng.random(int(cp["ClaimNum"].max() or 0) + 1)
+    claim_r = rng.random(int(cp["ClaimNum"].max() or 0) + 1)  # type: ignore[arg-type]
     waiting = recent & (claim_r[cp["ClaimNum"].to_numpy()] < 0.5)
     on_check = paid_status & ~waiting
     cp = cp.with_columns(

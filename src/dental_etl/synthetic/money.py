@@ -14,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from dental_etl.synthetic import money_tables
+from dental_etl.synthetic.money_tables import RECURRING
 from dental_etl.synthetic.people import Patients
-from dental_etl.synthetic.rand import DAY, dates, datetimes, explode_counts, money, pick, to_workday
+from dental_etl.synthetic.rand import explode_counts, money, to_workday
 from dental_etl.synthetic.reference import Reference
 
 PROMPT, STATEMENT, SLOW, POOR = 0, 1, 2, 3
@@ -78,12 +80,13 @@ class Money:
         insured = portions["_expected"].to_numpy() > 0
         # discounts: cash discount for some uninsured work, courtesy for staff families
         staff = (guar % 211) == 7
-        cash = ~insured & (rng.random(n) < 0.08)
+        member = p.member[pat] & ~staff
+        cash = ~insured & ~member & (rng.random(n) < 0.08)
         discount = money(
             np.where(
                 staff,
                 np.maximum(total - portions["_expected"].to_numpy(), 0),
-                np.where(cash, total * 0.05, 0.0),
+                np.where(member, total * 0.15, np.where(cash, total * 0.05, 0.0)),
             )
         )
         est_due = money(np.maximum(total - portions["_expected"].to_numpy() - discount, 0))
@@ -101,7 +104,24 @@ class Money:
         )
         self.adjustments: list[pl.DataFrame] = []
         self.splits: list[pl.DataFrame] = []
-        self._discounts(portions.filter(pl.col("_discount") > 0), staff[discount > 0])
+        # membership fees are charged to the card on file the day they are due
+        memb = (portions["CodeNum"] == ref.code_num["MEMB"]).to_numpy()
+        fees = portions.filter(pl.Series(memb))
+        self._split(
+            fees["PatNum"].to_numpy(),
+            fees["_total"].to_numpy(),
+            fees["_day"].to_numpy(),
+            fees["ProcNum"].to_numpy(),
+            fees["ProvNum"].to_numpy(),
+            paytype=RECURRING,
+            group=-2,
+        )
+        portions = portions.filter(pl.Series(~memb))
+        staff, member, discount = staff[~memb], member[~memb], discount[~memb]
+        kind = np.where(
+            staff, "Professional Courtesy", np.where(member, "Membership Discount", "Cash Discount")
+        )
+        self._discounts(portions.filter(pl.col("_discount") > 0), kind[discount > 0])
         plans, portions = self._payment_plans(portions)
         self._prepayments(portions, visits)
         self._ordinary(portions)
@@ -148,11 +168,9 @@ class Money:
             )
         )
 
-    def _discounts(self, d: pl.DataFrame, staff: np.ndarray) -> None:
+    def _discounts(self, d: pl.DataFrame, kind: np.ndarray) -> None:
         defs = self.ref.defs
-        adj_type = np.where(
-            staff, defs.num("AdjTypes", "Professional Courtesy"), defs.num("AdjTypes", "Cash Discount")
-        )
+        adj_type = np.array([defs.num("AdjTypes", k) for k in kind], dtype=np.int64)
         self._adjust(
             d["PatNum"].to_numpy(),
             -d["_discount"].to_numpy(),
@@ -180,8 +198,8 @@ class Money:
             .sort("_day", "AptNum")
         )
         r = rng.random(visit_due.height)
-        chosen = (visit_due["_due"].to_numpy() >= 1200) & (
-            (visit_due["_payer"].to_numpy() == SLOW) | (r < 0.2)
+        chosen = (visit_due["_due"].to_numpy() >= 800) & (
+            (visit_due["_payer"].to_numpy() == SLOW) | (r < 0.35)
         )
         plans = (
             visit_due.filter(pl.Series(chosen))
@@ -297,20 +315,24 @@ class Money:
         poor_pays = poor & (rng.random(n) < 0.6)
         later = np.where(poor, np.where(poor_pays, money(final_due * rng.uniform(0, 0.5, n)), 0.0), later)
         later_day = np.where(poor, day + rng.integers(60, 121, n), later_day)
-        do_later = (later > 0) & ~slow & (~prompt | (rng.random(n) < 0.85))
         self._split(pat[at_visit], first[at_visit], day[at_visit], proc[at_visit], prov[at_visit])
-        d = to_workday(later_day)
-        keep = do_later & (d <= p.last)
-        self._split(pat[keep], later[keep], d[keep], proc[keep], prov[keep])
-        count = np.where(slow & (final_due > 0), rng.integers(2, 5, n), 0)
-        parent, i = explode_counts(count)
-        each = money(final_due[parent] / count[parent])
-        amount = np.where(i == count[parent] - 1, money(final_due[parent] - each * (count[parent] - 1)), each)
-        inst_day = to_workday(day[parent] + 40 + 30 * i)
+        # what is left is paid in monthly parts: statement payers 1-3, slow payers 3-6, others 1
+        later = np.where(slow, final_due, later)
+        later_day = np.where(slow, day + 40, later_day)
+        parts = np.select(
+            [payer == STATEMENT, slow],
+            [rng.choice([1, 2, 3], n, p=[0.35, 0.4, 0.25]), rng.integers(3, 8, n)],
+            1,
+        )
+        parts = np.where((later > 0) & (~prompt | (rng.random(n) < 0.95)), parts, 0)
+        parent, i = explode_counts(parts)
+        each = money(later[parent] / parts[parent])
+        amount = np.where(i == parts[parent] - 1, money(later[parent] - each * (parts[parent] - 1)), each)
+        inst_day = to_workday(later_day[parent] + 30 * i)
         keep = inst_day <= p.last
         self._split(pat[parent][keep], amount[keep], inst_day[keep], proc[parent][keep], prov[parent][keep])
         # finance charges while slow and poor payers owe; bad debt written off eventually
-        months = np.where(slow, count, np.where(poor, rng.integers(2, 7, n), 0))
+        months = np.where(slow, parts, np.where(poor, rng.integers(2, 7, n), 0))
         months = np.where(final_due >= 25, months, 0)
         fparent, m = explode_counts(months)
         f_day = to_workday(day[fparent] + 30 * (m + 1))
@@ -336,105 +358,14 @@ class Money:
         )
 
     def _finish(self, plans: pl.DataFrame) -> None:
-        rng, p, ref = self.rng, self.p, self.ref
-        defs = ref.defs
-        splits = pl.concat(self.splits).filter(pl.col("SplitAmt") != 0)
-        splits = splits.with_columns(_guar=pl.Series(p.guarantor[splits["PatNum"].to_numpy() - 1]))
-        # one payment per family, day and kind (ordinary payments vs income transfers)
-        key = ["_guar", "_day", "_group", "_paytype"]
-        pays = (
-            splits.group_by(key)
-            .agg(PayAmt=pl.col("SplitAmt").sum().round(2), _n=pl.len())
-            .sort("_day", "_guar", "_group")
+        tables = money_tables.build(
+            self.splits,
+            self.adjustments,
+            plans,
+            self.plans_paid_off,
+            self.plan_charges,
+            self.p,
+            self.ref,
+            self.rng,
         )
-        pays = pays.with_row_index("PayNum", offset=1).with_columns(pl.col("PayNum").cast(pl.Int64))
-        k = pays.height
-        ptype = pick(
-            rng,
-            defs.nums(
-                "PaymentTypes", "Credit Card", "Check", "Cash", "Debit Card", "CareCredit", "Online Payment"
-            ),
-            [45, 20, 15, 10, 5, 5],
-            k,
-        )
-        ptype = np.where(pays["_paytype"].to_numpy() == 0, 0, ptype)
-        is_check = ptype == defs.num("PaymentTypes", "Check")
-        pay_day = pays["_day"].to_numpy()
-        entry_day = np.minimum(pay_day + (rng.random(k) < 0.05), p.last)
-        guar = pays["_guar"].to_numpy()
-        self.payment = pays.with_columns(
-            PayType=pl.Series(ptype),
-            PayDate=dates(pay_day),
-            CheckNum=pl.Series(np.where(is_check, rng.integers(1000, 9999, k).astype(str), "")),
-            PayNote=pl.Series(
-                np.where(
-                    ptype == 0,
-                    "Income transfer",
-                    np.where(rng.random(k) < 0.05, "Paid at front desk\r\nthank you", ""),
-                )
-            ),
-            PatNum=pl.col("_guar"),
-            ClinicNum=pl.Series(p.clinic[guar - 1]),
-            DateEntry=dates(entry_day),
-            SecUserNumEntry=pl.Series(rng.choice(ref.front_desk_users, k)),
-            IsRecurringCC=pl.Series((rng.random(k) < 0.02).astype(int)),
-            _edit=pl.Series(entry_day.astype(np.int64) * DAY + 9 * 3600 + rng.integers(0, 8 * 3600, k)),
-        )
-        splits = splits.join(pays.select(*key, "PayNum"), on=key, how="left")
-        splits = splits.sort("PayNum", "ProcNum").with_row_index("SplitNum", offset=1)
-        s_pat = splits["PatNum"].to_numpy()
-        n = splits.height
-        s_day = splits["_day"].to_numpy()
-        self.paysplit = splits.with_columns(
-            pl.col("SplitNum").cast(pl.Int64),
-            DatePay=dates(s_day),
-            DateEntry=dates(np.minimum(s_day, p.last)),
-            ClinicNum=pl.Series(p.clinic[s_pat - 1]),
-            SecUserNumEntry=pl.Series(rng.choice(ref.front_desk_users, n)),
-            _edit=pl.Series(s_day.astype(np.int64) * DAY + 9 * 3600 + rng.integers(0, 8 * 3600, n)),
-        )
-        adj = (
-            pl.concat(self.adjustments)
-            .filter(pl.col("AdjAmt") != 0)
-            .sort("_day", "PatNum")
-            .with_row_index("AdjNum", offset=1)
-        )
-        m = adj.height
-        a_day = adj["_day"].to_numpy()
-        a_pat = adj["PatNum"].to_numpy()
-        self.adjustment = adj.with_columns(
-            pl.col("AdjNum").cast(pl.Int64),
-            AdjDate=dates(a_day),
-            DateEntry=dates(np.minimum(a_day, p.last)),
-            ProcDate=dates(a_day),
-            ClinicNum=pl.Series(p.clinic[a_pat - 1]),
-            AdjNote=pl.Series(np.where(rng.random(m) < 0.1, "per office manager", "")),
-            SecUserNumEntry=pl.Series(rng.choice(ref.front_desk_users, m)),
-            _edit=pl.Series(a_day.astype(np.int64) * DAY + 17 * 3600),
-        )
-        plan_day = plans["_day"].to_numpy()
-        self.payplan = (
-            plans.join(self.plans_paid_off, on="PayPlanNum")
-            .with_columns(
-                Guarantor=pl.col("_guar"),
-                PayPlanDate=dates(plan_day),
-                CompletedAmt=pl.col("_principal"),
-                IsClosed=pl.col("_closed").cast(pl.Int8),
-                DatePayPlanStart=dates(plan_day + 30),
-                PlanCategory=pl.lit(defs.num("PayPlanCategories", "Standard")),
-                ChargeFrequency=pl.lit(3),
-                Note=pl.lit("Financing for treatment"),
-            )
-            .drop("AptNum")
-        )
-        ch = self.plan_charges.sort("_entry", "PayPlanNum", "_day").with_row_index(
-            "PayPlanChargeNum", offset=1
-        )
-        self.payplancharge = ch.with_columns(
-            pl.col("PayPlanChargeNum").cast(pl.Int64),
-            ChargeDate=dates(ch["_day"]),
-            ChargeType=pl.lit(0),
-            Note=pl.lit("Monthly payment"),
-            SecDateTEntry=datetimes(ch["_entry"].to_numpy().astype(np.int64) * DAY + 11 * 3600),
-            _edit=pl.Series(np.minimum(ch["_entry"].to_numpy(), p.last).astype(np.int64) * DAY + 11 * 3600),
-        )
+        self.payment, self.paysplit, self.adjustment, self.payplan, self.payplancharge = tables

@@ -49,7 +49,14 @@ class Patients:
         self.is_guarantor = is_guar
 
         # when the family arrives and leaves; 2% of families are booked for their first visit
-        fam_join = self.start + (rng.beta(1.0, 1.25, n_fam) * span).astype(np.int64)
+        # an established practice: part of the families were patients before the history starts
+        # (their earlier visits are not in the database, as after a conversion)
+        established = rng.random(n_fam) < 0.45
+        fam_join = np.where(
+            established,
+            self.start - rng.integers(1, 6 * 365, n_fam),
+            self.start + (rng.beta(1.0, 1.25, n_fam) * span).astype(np.int64),
+        )
         prospective = rng.random(n_fam) < 0.02
         fam_join = np.where(prospective, today + rng.integers(1, 30, n_fam), fam_join)
         fam_join = to_workday(fam_join)
@@ -103,18 +110,20 @@ class Patients:
         self.caries_rate = rng.gamma(0.8, 0.42, n)  # restorative findings per exam
         self.acceptance = rng.beta(5, 3, n)
         self.compliance = np.where(rng.random(n) < 0.3, rng.uniform(1.3, 2.6, n), rng.uniform(0.95, 1.1, n))
-        self.payer = rng.choice(4, size=n_fam, p=[0.55, 0.30, 0.10, 0.05])[fam]  # prompt/statement/slow/poor
+        self.payer = rng.choice(4, size=n_fam, p=[0.50, 0.30, 0.15, 0.05])[fam]  # prompt/statement/slow/poor
         senior = (age_today >= 65) & (rng.random(n) < 0.3)
         self.fee_sched = np.where(senior, ref.discount_sched, 0)
         self.fee_row = np.where(senior, ref.discount_sched, 1) - 1  # row of Reference.fees
 
         # insurance: primary for the family through the guarantor; some spouses bring a second plan
         n_plans = len(ref.plan_carrier)
-        insured_fam = rng.random(n_fam) < 0.66
+        insured_fam = rng.random(n_fam) < 0.5
         plan1 = rng.integers(1, n_plans + 1, n_fam)
         second_fam = insured_fam & has_spouse & (rng.random(n_fam) < 0.15)
         plan2 = (plan1 + rng.integers(1, n_plans, n_fam) - 1) % n_plans + 1
         self.insured = insured_fam[fam]
+        # uninsured families often join the office's membership plan: a discount on every procedure
+        self.member = ~self.insured & (rng.random(n_fam) < 0.45)[fam]
         self._insurance(rng, fam, rank, sizes, insured_fam, plan1, second_fam, plan2, fam_join, fam_leave)
         self.plan_is_ppo = np.where(self.insured, ref.plan_is_ppo[np.maximum(self.plan, 1) - 1], False)
         self._patient_frame(config, ref, pools, rng, fam, rank, sizes, spouse, has_spouse)
@@ -189,8 +198,9 @@ class Patients:
         pp = self.patplan
         self.primary_sub = np.zeros(n, dtype=np.int64)
         self.second_sub = np.zeros(n, dtype=np.int64)
-        for ordinal, target in ((1, self.primary_sub), (2, self.second_sub)):
-            rows = pp.filter(pl.col("Ordinal") == ordinal)
+        targets: tuple[tuple[int, np.ndarray], ...] = ((1, self.primary_sub), (2, self.second_sub))
+        for position, target in targets:
+            rows = pp.filter(pl.col("Ordinal") == position)
             target[rows["PatNum"].to_numpy() - 1] = rows["InsSubNum"].to_numpy()
         self.plan = plan_of_sub[self.primary_sub]
         self.second_plan = plan_of_sub[self.second_sub]

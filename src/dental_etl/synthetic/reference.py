@@ -251,6 +251,7 @@ class Reference:
             }
         )
         self.coverage_percent = np.array([catalog.COVERAGE_PERCENT[c.coverage] for c in codes])
+        self.code_class = np.array([("prev", "basic", "major", "none").index(c.coverage) for c in codes])
         self.code_minutes = np.array([c.minutes for c in codes])
         self.code_no_bill = np.array([c.no_bill_ins for c in codes])
         self.code_area = np.array([c.treat_area for c in codes])
@@ -283,6 +284,15 @@ class Reference:
         self.plan_sched = plan_sched
         self.plan_is_ppo = is_ppo
         self.plan_annual_max = rng.choice([1000.0, 1500.0, 2000.0, 2500.0], n_plans, p=[0.3, 0.4, 0.2, 0.1])
+        # coinsurance per plan and coverage class (columns: prev, basic, major, none; covcat 1-3)
+        self.plan_percent = np.column_stack(
+            [
+                rng.choice([100, 80], n_plans, p=[0.7, 0.3]),
+                rng.choice([80, 70, 50], n_plans, p=[0.6, 0.25, 0.15]),
+                rng.choice([50, 40], n_plans, p=[0.8, 0.2]),
+                np.zeros(n_plans, dtype=np.int64),
+            ]
+        )
         self.tables["insplan"] = pl.DataFrame(
             {
                 "PlanNum": np.arange(1, n_plans + 1),
@@ -305,7 +315,15 @@ class Reference:
                 "PlanNum": plan,
                 "CovCatNum": np.select([kind == 2, kind == 3, kind == 4], [1, 2, 3], 0),
                 "BenefitType": np.select([kind == 0, kind == 1, kind == 5], [5, 2, 5], 1),
-                "Percent": np.select([kind == 2, kind == 3, kind == 4], [100, 80, 50], -1),
+                "Percent": np.select(
+                    [kind == 2, kind == 3, kind == 4],
+                    [
+                        self.plan_percent[plan - 1, 0],
+                        self.plan_percent[plan - 1, 1],
+                        self.plan_percent[plan - 1, 2],
+                    ],
+                    -1,
+                ),
                 "MonetaryAmt": np.select(
                     [kind == 0, kind == 1], [self.plan_annual_max[plan - 1], 50.0], -1.0
                 ),

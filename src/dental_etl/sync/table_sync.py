@@ -1,0 +1,387 @@
+"""Copy one table: full load (new table, swapped in) or incremental/append (stage, upsert, delete).
+
+Why the order of reads is safe without one snapshot across queries (MySQL cannot share a
+snapshot between connections, and connectorx opens its own): changed rows are read first, the
+source's key set afterwards. A row inserted in between is in the key set but not staged — it is
+not deleted, and the next sync reads it (its stamp is above the watermark). A row deleted in
+between is staged, then found missing from the key set and deleted. The watermark is the
+highest stamp actually copied, and the next read starts `lag_seconds` before it, so rows
+stamped earlier by a transaction that committed later are still picked up. A full load takes
+its watermark *before* the first chunk, so edits made while it runs are read again next time.
+
+Every write that readers can see happens in one warehouse transaction together with the table's
+`_dental.sync_state` row; a sync killed at any point leaves the previous copy and watermark, and
+the next run starts that table over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dental_etl.errors import TableError
+from dental_etl.settings import SyncSettings
+from dental_etl.sync import state as state_store
+from dental_etl.sync.cast import cast_chunk, target_schema
+from dental_etl.sync.extracted import Extractor, SourceProbe, literal, prefetched
+from dental_etl.sync.plan import SourceTable, Strategy, TablePlan
+from dental_etl.sync.results import Mode, Status, TableResult
+from dental_etl.sync.written.base import (
+    CONTROL,
+    DELETE_PREFIX,
+    NEW_PREFIX,
+    RAW,
+    STAGE_PREFIX,
+    Session,
+    TableRef,
+    type_family,
+)
+
+# InnoDB sets UPDATE_TIME at commit, to the second; this margin keeps the unchanged-table shortcut
+# away from the second in which the last read started.
+_UPDATE_TIME_MARGIN = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every table of one run shares."""
+
+    run_id: int
+    loaded_at: datetime  # UTC, written to _loaded_at
+    source_now: datetime  # the source server's clock (UTC) before any table was read
+    settings: SyncSettings
+    extractor: Extractor
+    full: bool = False
+    force: bool = False
+    progress: Callable[[str, int], None] = field(default=lambda table, rows: None)
+
+
+@dataclass
+class _Counts:
+    rows_read: int = 0
+    bytes_read: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class TableSync:
+    """One table's copy, run by one worker with its own warehouse session and source probe."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        table: SourceTable,
+        plan: TablePlan,
+        previous: state_store.TableState | None,
+        session: Session,
+        probe: SourceProbe,
+    ) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.plan = plan
+        self.previous = previous
+        self.session = session
+        self.probe = probe
+        self.target = TableRef(RAW, table.name)
+        self.schema = target_schema(table)
+        self.columns = [f.name for f in self.schema]
+        self.key = self._checked_key()
+        self.raw_key = tuple(k.lower() for k in self.key)
+        self.counts = _Counts()
+
+    # --- entry -----------------------------------------------------------------------------------
+    def run(self) -> TableResult:
+        started = time.perf_counter()
+        plan = self.plan
+        self._check_plan()
+        if plan.strategy is Strategy.SKIP:
+            return TableResult(table=self.table.name, status=Status.SKIPPED, notes=["strategy: skip"])
+        exists = self.session.table_exists(self.target)
+        previous = self.previous
+        reload_reason = None
+        if self.ctx.full:
+            reload_reason = "--full"
+        elif not exists or previous is None:
+            reload_reason = "first load"
+        elif plan.strategy is Strategy.FULL:
+            reload_reason = "strategy full"
+        elif previous.strategy != plan.strategy.value or previous.change_column != plan.change_column:
+            reload_reason = "plan changed"
+        if exists and reload_reason != "--full":
+            added = self._apply_drift()
+            if added:
+                reload_reason = f"new source columns {', '.join(added)}"
+                self.counts.notes.append(f"added columns {', '.join(added)}; reloaded")
+        if reload_reason in (None, "strategy full") and self._unchanged():
+            return self._result(Mode.UNCHANGED, started, watermark=previous.watermark if previous else None)
+        if reload_reason is not None:
+            inserted, watermark = self._full_load(exists)
+            return self._result(Mode.FULL, started, inserted=inserted, watermark=watermark)
+        inserted, updated, deleted, watermark = self._incremental()
+        mode = Mode.INCREMENTAL if plan.strategy is Strategy.INCREMENTAL else Mode.APPEND
+        return self._result(
+            mode, started, inserted=inserted, updated=updated, deleted=deleted, watermark=watermark
+        )
+
+    def _result(self, mode: Mode, started: float, **counts: object) -> TableResult:
+        return TableResult(
+            table=self.table.name,
+            status=Status.OK,
+            mode=mode,
+            rows_read=self.counts.rows_read,
+            bytes_read=self.counts.bytes_read,
+            seconds=time.perf_counter() - started,
+            notes=self.counts.notes,
+            **counts,  # type: ignore[arg-type]
+        )
+
+    # --- checks ----------------------------------------------------------------------------------
+    def _checked_key(self) -> tuple[str, ...]:
+        names = []
+        for name in self.plan.key:
+            col = self.table.column(name)
+            if col is None:
+                raise TableError(
+                    f"{self.table.name}: primary_key {name!r} is not a column of the source table; "
+                    "fix it in the table config or re-run dental discover"
+                )
+            names.append(col.name)
+        return tuple(names)
+
+    def _check_plan(self) -> None:
+        plan, name = self.plan, self.table.name
+        if plan.strategy in (Strategy.INCREMENTAL, Strategy.APPEND) and not self.key:
+            raise TableError(f"{name}: strategy {plan.strategy} needs a primary key; use `strategy: full`")
+        if plan.strategy is Strategy.INCREMENTAL:
+            col = self.table.column(plan.change_column or "")
+            if col is None or not col.is_stamp:
+                raise TableError(
+                    f"{name}: change_column {plan.change_column!r} is not a timestamp/datetime column of the "
+                    "source table; fix the table config or re-run dental discover"
+                )
+        if plan.strategy is Strategy.APPEND and (
+            len(self.key) != 1 or not self.table.column(self.key[0]).is_integer
+        ):  # type: ignore[union-attr]
+            raise TableError(
+                f"{name}: strategy append needs a single integer primary key; use `strategy: full`"
+            )
+        if plan.lookback_column and self.table.column(plan.lookback_column) is None:
+            raise TableError(
+                f"{name}: lookback_column {plan.lookback_column!r} is not a column of the source table"
+            )
+
+    def _apply_drift(self) -> list[str]:
+        """Add new source columns to the warehouse table; fail on an incompatible type change."""
+        have = self.session.column_families(self.target)
+        added = []
+        for f in self.schema:
+            if f.name not in have:
+                self.session.add_column(self.target, f)
+                added.append(f.name)
+            elif have[f.name] != type_family(f.type):
+                raise TableError(
+                    f"{self.table.name}.{f.name}: the source type changed ({have[f.name]} in the warehouse, "
+                    f"{type_family(f.type)} now); run `dental sync {self.table.name} --full` to rebuild it"
+                )
+        gone = [name for name in have if name not in self.columns]
+        if gone:
+            self.counts.notes.append(
+                f"columns no longer in the source kept (NULL in new rows): {', '.join(gone)}"
+            )
+        return added
+
+    def _unchanged(self) -> bool:
+        """The source table was not written since the last read started (InnoDB/MyISAM UPDATE_TIME)."""
+        previous, updated = self.previous, self.table.update_time
+        return bool(
+            self.ctx.settings.skip_unchanged
+            and not self.ctx.full
+            and previous is not None
+            and previous.source_read_at is not None
+            and updated is not None
+            and updated < previous.source_read_at - _UPDATE_TIME_MARGIN
+        )
+
+    # --- reading ---------------------------------------------------------------------------------
+    def _chunk_key(self) -> str | None:
+        if len(self.key) == 1 and self.table.column(self.key[0]).is_integer:  # type: ignore[union-attr]
+            return self.key[0]
+        return None
+
+    def _cast_chunks(self, where: str | None = None, after: object = None):
+        chunks = self.ctx.extractor.chunks(
+            self.table,
+            key=self._chunk_key(),
+            chunk_rows=self.plan.chunk_rows,
+            where=where,
+            after=after,
+            partitions=self.plan.partitions,
+        )
+        for chunk in prefetched(chunks):
+            self.counts.rows_read += chunk.num_rows
+            self.counts.bytes_read += chunk.nbytes
+            yield cast_chunk(
+                chunk,
+                self.schema,
+                table=self.table.name,
+                key=self.key,
+                loaded_at=self.ctx.loaded_at,
+                run_id=self.ctx.run_id,
+            )
+            self.ctx.progress(self.table.name, self.counts.rows_read)
+
+    # --- full load -------------------------------------------------------------------------------
+    def _full_load(self, exists: bool) -> tuple[int, datetime | None]:
+        new = TableRef(RAW, NEW_PREFIX + self.table.name)
+        session = self.session
+        session.create_table(new, self.schema)
+        watermark = None
+        if self.plan.change_column:
+            watermark = self.probe.max_stamp(self.table.name, self.plan.change_column)
+        rows = 0
+        try:
+            for data in self._cast_chunks():
+                session.append(new, data)
+                rows += data.num_rows
+            if exists:
+                self._guard(session.row_count(self.target) - rows, session.row_count(self.target))
+            if self.raw_key and session.primary_key_constraint:
+                session.add_primary_key(new, self.raw_key)
+            with session.transaction():
+                if exists and session.dependents(self.target):
+                    self._check_same_columns()
+                session.swap_in(new, self.target, self.columns)
+                self._save_state(watermark, rows)
+        except BaseException:
+            session.drop_table(new)
+            raise
+        return rows, watermark
+
+    def _check_same_columns(self) -> None:
+        have = self.session.column_families(self.target)
+        wanted = {f.name: type_family(f.type) for f in self.schema}
+        if any(have.get(name) != family for name, family in wanted.items()):
+            views = ", ".join(self.session.dependents(self.target))
+            raise TableError(
+                f"{self.table.name}: its columns changed and views depend on {self.target} ({views}); "
+                "drop those views (sqlmesh plan re-creates them) and re-run"
+            )
+
+    # --- incremental / append --------------------------------------------------------------------
+    def _incremental(self) -> tuple[int, int, int, datetime | None]:
+        session, plan, previous = self.session, self.plan, self.previous
+        assert previous is not None
+        stage = TableRef(CONTROL, STAGE_PREFIX + self.table.name)
+        doomed = TableRef(CONTROL, DELETE_PREFIX + self.table.name)
+        session.create_table(stage, self.schema, staging=True)
+        watermark = previous.watermark
+        staged_keys: list[pa.Table] = []
+        try:
+            where, after = self._change_filter()
+            for data in self._cast_chunks(where=where, after=after):
+                session.append(stage, data)
+                staged_keys.append(data.select(list(self.raw_key)))
+                if plan.change_column:
+                    watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
+            doomed_rows = self._stage_deletions(stage, doomed, staged_keys) if plan.deletes else 0
+            with session.transaction():
+                inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
+                deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
+                self._save_state(watermark, None)
+        finally:
+            session.drop_table(stage)
+            session.drop_table(doomed)
+        return inserted, updated, deleted, watermark
+
+    def _change_filter(self) -> tuple[str | None, object]:
+        """(WHERE clause, key to start after) for the rows to re-read."""
+        plan, previous = self.plan, self.previous
+        assert previous is not None
+        if plan.strategy is Strategy.APPEND:
+            raw = self.raw_key[0]
+            (high,) = self.session.query(f'SELECT max("{raw}") FROM {self.target.sql}')[0]
+            return None, (int(high) if high is not None else None)
+        if previous.watermark is None:
+            return None, None  # nothing stamped yet: read everything
+        stamp = f"`{plan.change_column}`"
+        since = previous.watermark - timedelta(seconds=self.ctx.settings.lag_seconds)
+        conditions = [f"{stamp} >= {literal(since)}"]
+        days = self.ctx.settings.lookback_days
+        if plan.lookback_column and days:
+            conditions.append(f"`{plan.lookback_column}` >= CURDATE() - INTERVAL {days} DAY")
+        return " OR ".join(conditions), None
+
+    def _stage_deletions(self, stage: TableRef, doomed: TableRef, staged_keys: list[pa.Table]) -> int:
+        """Stage the keys of warehouse rows that vanished from the source; return how many.
+
+        Shortcut: when the source's row count and key sum equal what the warehouse will hold after
+        the upsert, nothing vanished and no key set is transferred."""
+        session, name = self.session, self.table.name
+        single = self._chunk_key()
+        if single is not None:
+            raw = self.raw_key[0]
+            src_count, src_sum = self.probe.count_and_key_sum(name, single)
+            have_count, have_sum = session.count_and_key_sum(self.target, raw)
+            new_count, new_sum = session.new_key_count_and_sum(stage, self.target, raw)
+            if (src_count, src_sum) == (have_count + new_count, have_sum + new_sum):
+                return 0
+        source_keys = pl.from_arrow(self.ctx.extractor.keys(self.table, self.key))
+        cols = ", ".join(f'"{k}"' for k in self.raw_key)
+        held = pl.from_arrow(session.fetch_arrow(f"SELECT {cols} FROM {self.target.sql}"))
+        staged = [pl.from_arrow(t) for t in staged_keys if t.num_rows]
+        candidates = pl.concat([held, *staged], how="vertical_relaxed").unique() if staged else held
+        assert isinstance(source_keys, pl.DataFrame) and isinstance(candidates, pl.DataFrame)
+        source_keys = source_keys.cast({c: candidates.schema[c] for c in self.raw_key})
+        vanished = candidates.join(source_keys, on=list(self.raw_key), how="anti")
+        self._guard(vanished.height, held.height)
+        if vanished.height:
+            keys_schema = pa.schema([self.schema.field(k) for k in self.raw_key])
+            session.create_table(doomed, keys_schema, staging=True)
+            session.append(doomed, vanished.to_arrow().cast(keys_schema))
+        return vanished.height
+
+    def _guard(self, vanishing: int, total: int) -> None:
+        settings = self.ctx.settings
+        if self.ctx.force or vanishing <= settings.delete_guard_min_rows:
+            return
+        if vanishing > settings.delete_guard_share * max(total, 1):
+            raise TableError(
+                f"{self.table.name}: would delete {vanishing} of {total} warehouse rows "
+                f"(more than delete_guard_share={settings.delete_guard_share:g}); check that the source is "
+                "the right database, then re-run with --force"
+            )
+
+    def _save_state(self, watermark: datetime | None, rows: int | None) -> None:
+        state_store.save_state(
+            self.session,
+            state_store.TableState(
+                table_name=self.table.name,
+                strategy=self.plan.strategy.value,
+                change_column=self.plan.change_column,
+                watermark=watermark,
+                source_read_at=self.ctx.source_now,
+                row_count=rows,
+                last_run_id=self.ctx.run_id,
+                last_success_at=self.ctx.loaded_at,
+            ),
+        )
+
+
+def _max_naive(column: pa.ChunkedArray) -> datetime | None:
+    value = pc.max(column).as_py() if len(column) else None
+    if value is None:
+        return None
+    return value.replace(tzinfo=None) if value.tzinfo else value  # TIMESTAMP: UTC -> naive UTC
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

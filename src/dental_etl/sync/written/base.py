@@ -1,0 +1,245 @@
+"""One writer interface for both warehouses.
+
+A `Writer` opens `Session`s (one per worker thread). A session does bulk I/O (`append`: COPY
+or Arrow ingestion; `fetch_arrow`), plain statements, and transactions. Everything the loader
+does to raw tables — create, swap in, upsert, delete by key — is written once here in SQL both
+PostgreSQL and DuckDB accept; what differs is expressed as class attributes and small overrides
+on the subclasses (type names, unlogged staging tables, primary-key constraints, view
+dependencies), never as `if engine == ...`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+RAW = "raw"
+CONTROL = "_dental"
+NEW_PREFIX = "_new_"  # a full load is built as raw._new_<table>, then swapped in
+STAGE_PREFIX = "stage_"  # incremental rows are staged in _dental.stage_<table>
+DELETE_PREFIX = "del_"  # keys to delete are staged in _dental.del_<table>
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class TableRef:
+    schema: str
+    name: str
+
+    @property
+    def sql(self) -> str:
+        return f"{quote(self.schema)}.{quote(self.name)}"
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def raw_table(name: str) -> TableRef:
+    return TableRef(RAW, name)
+
+
+def type_family(arrow_type: pa.DataType) -> str:
+    """A name both dialects' catalogue types are reduced to, for schema-drift comparison."""
+    if pa.types.is_decimal(arrow_type):
+        return "decimal"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
+        return "binary"
+    if pa.types.is_duration(arrow_type):
+        return "interval"
+    return str(arrow_type)  # int16, int32, int64, float, double, date32[day]
+
+
+class Session(ABC):
+    """A worker's connection(s) to the warehouse. Not thread-safe: one per thread."""
+
+    #: arrow type -> SQL type for CREATE TABLE (decimal handled apart)
+    type_names: ClassVar[dict[pa.DataType, str]]
+    #: catalogue data_type (lower-case, without precision) -> type_family
+    catalogue_families: ClassVar[dict[str, str]]
+    #: CREATE TABLE prefix for staging tables (PostgreSQL: UNLOGGED, no WAL)
+    staging_create: ClassVar[str] = "CREATE TABLE"
+    #: raw tables carry a PRIMARY KEY constraint (PostgreSQL); DuckDB's ART index would slow loads
+    primary_key_constraint: ClassVar[bool] = False
+
+    # --- what each engine implements -------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (%s placeholders); return the affected row count when there is one."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def fetch_arrow(self, sql: str) -> pa.Table: ...
+
+    @abstractmethod
+    def append(self, ref: TableRef, data: pa.Table) -> None:
+        """Bulk-append rows whose columns match the table's by name."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def dependents(self, ref: TableRef) -> list[str]:
+        """Views bound to this table (which a DROP would break); none where views bind late."""
+        return []
+
+    # --- shared SQL ------------------------------------------------------------------------------
+    def sql_type(self, arrow_type: pa.DataType) -> str:
+        if pa.types.is_decimal(arrow_type):
+            return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+        for candidate in (arrow_type, _large_to_small(arrow_type)):
+            if candidate in self.type_names:
+                return self.type_names[candidate]
+        raise ValueError(f"no warehouse type for Arrow type {arrow_type}")
+
+    def ensure_schema(self, name: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}")
+
+    def table_exists(self, ref: TableRef) -> bool:
+        rows = self.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            (ref.schema, ref.name),
+        )
+        return bool(rows)
+
+    def tables_with_prefix(self, schema: str, prefix: str) -> list[TableRef]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+        return [TableRef(schema, name) for (name,) in rows if name.startswith(prefix)]
+
+    def column_families(self, ref: TableRef) -> dict[str, str]:
+        """Column name -> type family, in table order."""
+        rows = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (ref.schema, ref.name),
+        )
+        return {name: self._family(data_type) for name, data_type in rows}
+
+    def _family(self, data_type: str) -> str:
+        base = re.split(r"\(", data_type.lower(), maxsplit=1)[0].strip()
+        return self.catalogue_families.get(base, base)
+
+    def create_table(self, ref: TableRef, schema: pa.Schema, *, staging: bool = False) -> None:
+        self.drop_table(ref)
+        columns = ", ".join(
+            f"{quote(f.name)} {self.sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in schema
+        )
+        create = self.staging_create if staging else "CREATE TABLE"
+        self.execute(f"{create} {ref.sql} ({columns})")
+
+    def drop_table(self, ref: TableRef) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {ref.sql}")
+
+    def add_column(self, ref: TableRef, field: pa.Field) -> None:
+        self.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {quote(field.name)} {self.sql_type(field.type)}")
+
+    def add_primary_key(self, ref: TableRef, key: Sequence[str]) -> None:  # noqa: B027 (optional hook)
+        """Index the key after a bulk load (faster than maintaining it row by row)."""
+
+    def row_count(self, ref: TableRef) -> int:
+        return int(self.query(f"SELECT count(*) FROM {ref.sql}")[0][0])
+
+    def count_and_key_sum(self, ref: TableRef, key: str) -> tuple[int, int]:
+        count, total = self.query(f"SELECT count(*), sum({quote(key)}) FROM {ref.sql}")[0]
+        return int(count), int(total or 0)
+
+    def new_key_count_and_sum(self, stage: TableRef, target: TableRef, key: str) -> tuple[int, int]:
+        """Staged keys not yet in the target: how many, and their sum."""
+        k = quote(key)
+        count, total = self.query(
+            f"SELECT count(*), sum(s.{k}) FROM {stage.sql} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {target.sql} t WHERE t.{k} = s.{k})"
+        )[0]
+        return int(count), int(total or 0)
+
+    def swap_in(self, new: TableRef, target: TableRef, columns: Sequence[str]) -> None:
+        """Replace `target` by `new` inside the caller's transaction; readers see old or new.
+
+        When views are bound to `target` (PostgreSQL), dropping it would break them, so its rows
+        are replaced instead (TRUNCATE + INSERT, still one transaction)."""
+        if self.table_exists(target) and self.dependents(target):
+            cols = ", ".join(quote(c) for c in columns)
+            self.execute(f"TRUNCATE {target.sql}")
+            self.execute(f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {new.sql}")
+            self.drop_table(new)
+            return
+        self.drop_table(target)
+        self.execute(f"ALTER TABLE {new.sql} RENAME TO {quote(target.name)}")
+        self.after_rename(new, target)
+
+    def after_rename(self, new: TableRef, target: TableRef) -> None:  # noqa: B027 (optional hook)
+        """Rename whatever carried the staging name (PostgreSQL: the primary-key index)."""
+
+    def upsert(
+        self, stage: TableRef, target: TableRef, key: Sequence[str], columns: Sequence[str]
+    ) -> tuple[int, int]:
+        """Replace target rows by staged rows with the same key, insert the rest: (inserted, updated)."""
+        keys = ", ".join(quote(k) for k in key)
+        staged = self.row_count(stage)
+        if staged == 0:
+            return 0, 0
+        updated = self.execute(f"DELETE FROM {target.sql} WHERE ({keys}) IN (SELECT {keys} FROM {stage.sql})")
+        cols = ", ".join(quote(c) for c in columns)
+        self.execute(f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {stage.sql}")
+        return staged - updated, updated
+
+    def delete_keys(self, target: TableRef, keys_ref: TableRef, key: Sequence[str]) -> int:
+        keys = ", ".join(quote(k) for k in key)
+        return self.execute(f"DELETE FROM {target.sql} WHERE ({keys}) IN (SELECT {keys} FROM {keys_ref.sql})")
+
+
+def _large_to_small(arrow_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_large_string(arrow_type):
+        return pa.string()
+    if pa.types.is_large_binary(arrow_type):
+        return pa.binary()
+    return arrow_type
+
+
+class Writer(ABC):
+    """A warehouse for one sync run: opens sessions, holds the run lock."""
+
+    kind: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def display(self) -> str: ...
+
+    @abstractmethod
+    def session(self) -> Session: ...
+
+    @abstractmethod
+    def run_lock(self) -> AbstractContextManager[None]:
+        """Exclusive for the whole run: two syncs never write the same warehouse at once."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release what the warehouse holds (the DuckDB file)."""
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_batches(data: pa.Table, rows: int) -> Iterator[pa.Table]:
+    for offset in range(0, data.num_rows, rows):
+        yield data.slice(offset, rows)

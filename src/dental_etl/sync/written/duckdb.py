@@ -1,0 +1,145 @@
+"""DuckDB: Arrow batches are ingested zero-copy (`register` + `INSERT ... BY NAME`); one
+process-wide connection, one cursor per worker thread. DuckDB views bind late, so a full load is
+always swapped in by DROP + RENAME. Raw tables carry no PRIMARY KEY: DuckDB's ART index would
+slow loading, and the loader's upsert (delete staged keys, insert staged rows) needs none.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+
+from dental_etl.errors import WarehouseUnreachable
+from dental_etl.settings import DuckDBWarehouse
+from dental_etl.sync.written.base import Session, TableRef, Writer
+
+_views = itertools.count()
+
+
+def open_database(
+    target: DuckDBWarehouse, *, memory_limit: str | None = None, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    path = Path(target.database)
+    if read_only and not path.is_file():
+        raise WarehouseUnreachable(f"no DuckDB warehouse at {path} yet: run dental sync first")
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = re.search(r"PID (\d+)", text)
+            who = f" (PID {holder.group(1)})" if holder else ""
+            raise WarehouseUnreachable(
+                f"the DuckDB file {path} is in use by another process{who}: stop it "
+                "(a running sync or the API?) and retry"
+            ) from None
+        raise WarehouseUnreachable(f"cannot open the DuckDB file {path}: {text.splitlines()[0]}") from None
+    except (OSError, duckdb.Error) as exc:
+        raise WarehouseUnreachable(f"cannot open the DuckDB file {path}: {exc}") from None
+
+
+class DuckDBSession(Session):
+    type_names: ClassVar[dict[pa.DataType, str]] = {
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.date32(): "DATE",
+        pa.timestamp("us"): "TIMESTAMP",
+        pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+        pa.duration("us"): "INTERVAL",
+        pa.string(): "VARCHAR",
+        pa.binary(): "BLOB",
+        pa.bool_(): "BOOLEAN",
+    }
+    catalogue_families: ClassVar[dict[str, str]] = {
+        "smallint": "int16",
+        "integer": "int32",
+        "bigint": "int64",
+        "float": "float",
+        "double": "double",
+        "decimal": "decimal",
+        "date": "date32[day]",
+        "timestamp": "timestamp",
+        "timestamp with time zone": "timestamptz",
+        "interval": "interval",
+        "varchar": "text",
+        "blob": "binary",
+        "boolean": "bool",
+    }
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        result = self._cur.execute(sql.replace("%s", "?"), list(params))
+        if not sql.lstrip().upper().startswith(("INSERT", "DELETE", "UPDATE")):
+            return 0
+        row = result.fetchone()
+        return int(row[0]) if row else 0
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cur.execute(sql.replace("%s", "?"), list(params)).fetchall()
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        return self._cur.execute(sql).to_arrow_table()
+
+    def append(self, ref: TableRef, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        view = f"_dental_batch_{next(_views)}"
+        self._cur.register(view, data)
+        try:
+            self._cur.execute(f"INSERT INTO {ref.sql} BY NAME SELECT * FROM {view}")
+        finally:
+            self._cur.unregister(view)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._cur.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._cur.execute("ROLLBACK")
+            raise
+        self._cur.execute("COMMIT")
+
+    def close(self) -> None:
+        self._cur.close()
+
+
+class DuckDBWriter(Writer):
+    """The DuckDB file, open for the run; the file lock keeps other processes out."""
+
+    kind = "duckdb"
+
+    def __init__(
+        self, target: DuckDBWarehouse, *, memory_limit: str | None = None, read_only: bool = False
+    ) -> None:
+        self.target = target
+        self._conn = open_database(target, memory_limit=memory_limit, read_only=read_only)
+
+    @property
+    def display(self) -> str:
+        return self.target.display
+
+    def session(self) -> DuckDBSession:
+        return DuckDBSession(self._conn.cursor())
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        yield  # the open file is already exclusive to this process
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,181 @@
+"""PostgreSQL: rows go in by binary COPY through adbc-driver-postgresql; DDL, transactions and
+control statements through psycopg (the ADBC cursor wraps queries in COPY and takes no DDL
+batches). Tables are created by us with exact types — ADBC's mode="create" would make every
+column nullable text/numeric and wrap unsigned bigints around.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import adbc_driver_manager
+import psycopg
+import pyarrow as pa
+
+from dental_etl.errors import WarehouseUnreachable
+from dental_etl.settings import PostgresWarehouse
+from dental_etl.sync.written.base import Session, TableRef, Writer, quote
+
+if TYPE_CHECKING:
+    import adbc_driver_manager.dbapi
+
+_LOCK_KEY = 0x64656E74616C  # "dental": one sync at a time per PostgreSQL database
+
+
+def translate(exc: Exception, target: PostgresWarehouse) -> WarehouseUnreachable:
+    """One line naming host, port and what to check."""
+    text = str(exc).lower()
+    where = f"{target.host}:{target.port}"
+    if "does not exist" in text and "database" in text:
+        return WarehouseUnreachable(
+            f"PostgreSQL at {where} has no database {target.database!r}: create it "
+            f"(createdb -h {target.host} -p {target.port} -U {target.user} {target.database}) "
+            "or set DENTAL_PG_DATABASE"
+        )
+    if "password" in text or "authentication" in text or ("role" in text and "does not exist" in text):
+        return WarehouseUnreachable(
+            f"PostgreSQL at {where} refused user {target.user!r}: check DENTAL_PG_USER and DENTAL_PG_PASSWORD"
+        )
+    return WarehouseUnreachable(
+        f"cannot reach PostgreSQL at {where}: is the server running and DENTAL_PG_HOST/DENTAL_PG_PORT right?"
+    )
+
+
+def connect_control(target: PostgresWarehouse) -> psycopg.Connection:
+    try:
+        return psycopg.connect(target.url, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise translate(exc, target) from None
+
+
+class PostgresSession(Session):
+    type_names: ClassVar[dict[pa.DataType, str]] = {
+        pa.int16(): "smallint",
+        pa.int32(): "integer",
+        pa.int64(): "bigint",
+        pa.float32(): "real",
+        pa.float64(): "double precision",
+        pa.date32(): "date",
+        pa.timestamp("us"): "timestamp",
+        pa.timestamp("us", tz="UTC"): "timestamptz",
+        pa.duration("us"): "interval",
+        pa.string(): "text",
+        pa.binary(): "bytea",
+        pa.bool_(): "boolean",
+    }
+    catalogue_families: ClassVar[dict[str, str]] = {
+        "smallint": "int16",
+        "integer": "int32",
+        "bigint": "int64",
+        "real": "float",
+        "double precision": "double",
+        "numeric": "decimal",
+        "date": "date32[day]",
+        "timestamp without time zone": "timestamp",
+        "timestamp with time zone": "timestamptz",
+        "interval": "interval",
+        "text": "text",
+        "character varying": "text",
+        "bytea": "binary",
+        "boolean": "bool",
+    }
+    staging_create = "CREATE UNLOGGED TABLE"
+    primary_key_constraint = True
+
+    def __init__(self, target: PostgresWarehouse) -> None:
+        self._target = target
+        self._control = connect_control(target)
+        self._bulk_conn: adbc_driver_manager.dbapi.Connection | None = None
+
+    @property
+    def _bulk(self) -> adbc_driver_manager.dbapi.Connection:
+        """The ADBC connection, opened on first bulk I/O (~70 ms; unchanged tables never need it)."""
+        if self._bulk_conn is None:
+            import adbc_driver_postgresql.dbapi as adbc_pg  # imports pandas via pyarrow.dataset: ~1 s
+
+            try:
+                self._bulk_conn = adbc_pg.connect(self._target.url, autocommit=True)
+            except adbc_driver_manager.Error as exc:
+                raise translate(exc, self._target) from None
+        return self._bulk_conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = self._control.execute(sql, params or None)  # type: ignore[arg-type]
+        return max(cur.rowcount, 0)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._control.execute(sql, params or None).fetchall()  # type: ignore[arg-type]
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        with self._bulk.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+
+    def append(self, ref: TableRef, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        with self._bulk.cursor() as cur:
+            cur.adbc_ingest(ref.name, data, mode="append", db_schema_name=ref.schema)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._control.transaction():
+            yield
+
+    def close(self) -> None:
+        for conn in (self._bulk_conn, self._control):
+            if conn is None:
+                continue
+            with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error
+                conn.close()
+
+    def dependents(self, ref: TableRef) -> list[str]:
+        rows = self.query(
+            "SELECT DISTINCT v.oid::regclass::text FROM pg_depend d "
+            "JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class "
+            "WHERE d.refobjid = to_regclass(%s) AND v.oid <> d.refobjid",
+            (ref.sql,),
+        )
+        return [name for (name,) in rows]
+
+    def add_primary_key(self, ref: TableRef, key: Sequence[str]) -> None:
+        keys = ", ".join(quote(k) for k in key)
+        self.execute(f"ALTER TABLE {ref.sql} ADD CONSTRAINT {quote(ref.name + '_pkey')} PRIMARY KEY ({keys})")
+
+    def after_rename(self, new: TableRef, target: TableRef) -> None:
+        old_index = TableRef(new.schema, new.name + "_pkey")
+        if self.query("SELECT to_regclass(%s)", (old_index.sql,))[0][0] is not None:
+            self.execute(f"ALTER INDEX {old_index.sql} RENAME TO {quote(target.name + '_pkey')}")
+
+
+class PostgresWriter(Writer):
+    """Sessions on one PostgreSQL database; the run lock is a session advisory lock."""
+
+    kind = "postgres"
+
+    def __init__(self, target: PostgresWarehouse) -> None:
+        self.target = target
+        connect_control(target).close()  # fail fast, with the one-line message
+
+    @property
+    def display(self) -> str:
+        return self.target.display
+
+    def session(self) -> PostgresSession:
+        return PostgresSession(self.target)
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        from dental_etl.errors import DentalError
+
+        conn = connect_control(self.target)
+        try:
+            (got,) = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()  # type: ignore[misc]
+            if not got:
+                raise DentalError(f"another dental sync is writing {self.display}: wait for it to finish")
+            yield
+        finally:
+            conn.close()  # closing the session releases the advisory lock
