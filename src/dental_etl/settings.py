@@ -131,7 +131,7 @@ class SyncSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lookback_days: Annotated[int, msgspec.Meta(ge=0)] = 7
     delete_guard_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.2
     delete_guard_min_rows: Annotated[int, msgspec.Meta(ge=0)] = 100
-    full_reload_max_rows: Annotated[int, msgspec.Meta(ge=0)] = 200_000
+    full_reload_max_rows: Annotated[int, msgspec.Meta(ge=0)] = 20_000
     chunk_bytes: Annotated[int, msgspec.Meta(ge=1 << 16)] = 48 << 20
     retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 3
     retry_backoff_seconds: Annotated[float, msgspec.Meta(ge=0)] = 1.0

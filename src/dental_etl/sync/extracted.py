@@ -116,8 +116,13 @@ class Extractor:
         where: str | None = None,
         after: object = None,
         partitions: int = 1,
+        matching: int | None = None,
     ) -> Iterator[pa.Table]:
         """Every row matching `where` (and with key > `after`), one bounded chunk at a time.
+
+        `matching`, when the caller has counted the rows `where` selects (cheap with an index on the
+        change column), saves the key read for the usual small delta: none -> no query at all,
+        up to `chunk_rows` -> one query.
 
         Without a usable key (none, composite, or not an integer) the table is read in one query.
         With a filter, the matching keys are read first (an index-only scan when the change column
@@ -128,6 +133,10 @@ class Extractor:
             yield self.read(table.name, self.select(table, where))
             return
         if where is not None:
+            if matching is not None and matching <= chunk_rows:
+                if matching:
+                    yield self.read(table.name, self.select(table, where))
+                return
             yield from self._filtered_chunks(table, key, chunk_rows, where)
             return
         quoted = quote_ident(key)
@@ -253,6 +262,15 @@ class SourceProbe:
             cur.execute(f"SELECT MAX({stamp}) FROM {quote_ident(table)}")
             (value,) = cur.fetchone()
         return value if isinstance(value, datetime) else None
+
+    def fetch_one(self, sql: str) -> tuple[object, ...]:
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+            return tuple(cur.fetchone())
+
+    def count(self, table: str, where: str | None = None) -> int:
+        sql = f"SELECT COUNT(*) FROM {quote_ident(table)}"
+        return int(self.fetch_one(f"{sql} WHERE {where}" if where else sql)[0])  # type: ignore[call-overload]
 
     def count_and_key_sum(self, table: str, key: str) -> tuple[int, int]:
         with self._conn.cursor() as cur:

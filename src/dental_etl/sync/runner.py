@@ -7,7 +7,6 @@ retries the table (from scratch — every table's writes are atomic) with expone
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -19,13 +18,14 @@ from dental_etl.errors import DentalError, SourceUnreachable, TableError
 from dental_etl.settings import Settings
 from dental_etl.sync import state as state_store
 from dental_etl.sync.discovered import SourceCatalogue, read_catalogue
-from dental_etl.sync.extracted import Extractor, SourceProbe
+from dental_etl.sync.extracted import Extractor
 from dental_etl.sync.plan import SourceTable, Strategy, TablePlan
 from dental_etl.sync.results import Mode, RunResult, Status, TableResult
 from dental_etl.sync.table_config import plans_for, read_table_config
 from dental_etl.sync.table_sync import RunContext, TableSync
 from dental_etl.sync.transient import describe, is_transient
-from dental_etl.sync.written import Session, Writer, open_writer
+from dental_etl.sync.workers import WorkerConnections
+from dental_etl.sync.written import Session, open_writer
 from dental_etl.sync.written.base import CONTROL, DELETE_PREFIX, NEW_PREFIX, RAW, STAGE_PREFIX
 
 
@@ -93,46 +93,6 @@ def select_tables(
     return chosen, missing
 
 
-class _Workers:
-    """Per-thread warehouse session and source probe, opened lazily, closed at the end."""
-
-    def __init__(self, writer: Writer, settings: Settings) -> None:
-        self._writer = writer
-        self._settings = settings
-        self._local = threading.local()
-        self._opened: list[tuple[Session, SourceProbe]] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> tuple[Session, SourceProbe]:
-        pair = getattr(self._local, "pair", None)
-        if pair is None:
-            pair = (self._writer.session(), SourceProbe(self._settings.source))
-            self._local.pair = pair
-            with self._lock:
-                self._opened.append(pair)
-        return pair
-
-    def discard(self) -> None:
-        """Forget this thread's connections after an error (they may be broken)."""
-        pair = getattr(self._local, "pair", None)
-        if pair is not None:
-            self._local.pair = None
-            _close(pair)
-            with self._lock:
-                self._opened.remove(pair)
-
-    def close(self) -> None:
-        for pair in self._opened:
-            _close(pair)
-        self._opened.clear()
-
-
-def _close(pair: tuple[Session, SourceProbe]) -> None:
-    session, probe = pair
-    session.close()
-    probe.close()
-
-
 def _cleanup_leftovers(session: Session) -> None:
     """Tables a killed run left behind (the caller holds the run lock, so none is in use)."""
     for ref in session.tables_with_prefix(RAW, NEW_PREFIX):
@@ -188,7 +148,7 @@ def run_sync(
             observer.run_started([(n, catalogue.tables[n].rows_estimate) for n in chosen])
             for result in results:
                 observer.table_finished(result)
-            workers = _Workers(writer, settings)
+            workers = WorkerConnections(writer, settings.source)
             try:
                 with ThreadPoolExecutor(
                     max_workers=settings.sync.worker_count, thread_name_prefix="dental-sync"
@@ -226,7 +186,7 @@ def _sync_one(
     table: SourceTable,
     plan: TablePlan,
     previous: state_store.TableState | None,
-    workers: _Workers,
+    workers: WorkerConnections,
     observer: Observer,
 ) -> TableResult:
     """One table with retries; never raises (except on interpreter shutdown)."""

@@ -213,7 +213,7 @@ class TableSync:
             return self.key[0]
         return None
 
-    def _cast_chunks(self, where: str | None = None, after: object = None):
+    def _cast_chunks(self, where: str | None = None, after: object = None, matching: int | None = None):
         chunks = self.ctx.extractor.chunks(
             self.table,
             key=self._chunk_key(),
@@ -221,6 +221,7 @@ class TableSync:
             where=where,
             after=after,
             partitions=self.plan.partitions,
+            matching=matching,
         )
         for chunk in prefetched(chunks):
             self.counts.rows_read += chunk.num_rows
@@ -283,7 +284,10 @@ class TableSync:
         staged_keys: list[pa.Table] = []
         try:
             where, after = self._change_filter()
-            for data in self._cast_chunks(where=where, after=after):
+            if after is not None:  # append: rows above the highest key loaded
+                where, after = f"`{self.key[0]}` > {literal(after)}", None
+            matching = self.probe.count(self.table.name, where) if where else None
+            for data in self._cast_chunks(where=where, matching=matching):
                 session.append(stage, data)
                 staged_keys.append(data.select(list(self.raw_key)))
                 if plan.change_column:

@@ -15,15 +15,16 @@ import msgspec
 import polars as pl
 
 from dental_etl.errors import DentalError
-from dental_etl.mysql import connection, quote_ident
+from dental_etl.mysql import quote_ident
 from dental_etl.settings import Settings
 from dental_etl.sync.cast import target_schema
 from dental_etl.sync.discovered import read_catalogue
-from dental_etl.sync.extracted import Extractor
+from dental_etl.sync.extracted import Extractor, SourceProbe
 from dental_etl.sync.plan import SourceColumn, SourceTable, Strategy, TablePlan
 from dental_etl.sync.runner import check_source
 from dental_etl.sync.table_config import plans_for, read_table_config
 from dental_etl.sync.transient import describe
+from dental_etl.sync.workers import WorkerConnections
 from dental_etl.sync.written import Session, open_writer, raw_table
 from dental_etl.sync.written.base import quote
 
@@ -52,11 +53,9 @@ def _float_like(col: SourceColumn) -> bool:
     return col.data_type in {"double", "float", "real"}
 
 
-def _source_sums(settings: Settings, table: SourceTable, numeric: list[SourceColumn]) -> list[object]:
+def _source_sums(probe: SourceProbe, table: SourceTable, numeric: list[SourceColumn]) -> list[object]:
     items = ", ".join(["COUNT(*)", *(f"SUM({quote_ident(c.name)})" for c in numeric)])
-    with connection(settings.source) as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT {items} FROM {quote_ident(table.name)}")
-        return list(cur.fetchone())
+    return list(probe.fetch_one(f"SELECT {items} FROM {quote_ident(table.name)}"))
 
 
 def _warehouse_sums(session: Session, table: SourceTable, numeric: list[SourceColumn]) -> list[object]:
@@ -99,7 +98,9 @@ def _key_differences(
         check.differences.append(f"{duplicates} duplicate key(s) in the warehouse")
 
 
-def check_table(settings: Settings, session: Session, table: SourceTable, plan: TablePlan) -> TableCheck:
+def check_table(
+    settings: Settings, session: Session, probe: SourceProbe, table: SourceTable, plan: TablePlan
+) -> TableCheck:
     check = TableCheck(table=table.name)
     if not session.table_exists(raw_table(table.name)):
         check.differences.append(f"raw.{table.name} is missing from the warehouse")
@@ -111,7 +112,7 @@ def check_table(settings: Settings, session: Session, table: SourceTable, plan: 
     if absent:
         check.differences.append(f"columns missing from the warehouse: {', '.join(absent)}")
         numeric = [c for c in numeric if c.raw_name in have]
-    source = _source_sums(settings, table, numeric)
+    source = _source_sums(probe, table, numeric)
     warehouse = _warehouse_sums(session, table, numeric)
     check.source_rows, check.warehouse_rows = int(source[0]), int(warehouse[0])  # type: ignore[call-overload]
     if check.source_rows != check.warehouse_rows:
@@ -136,18 +137,22 @@ def verify(settings: Settings, tables: Sequence[str] | None = None) -> VerifyRep
     else:
         names = [n for n, p in plans.items() if p.strategy is not Strategy.SKIP]
     with open_writer(settings.warehouse, settings.sync, read_only=True) as writer:
+        workers = WorkerConnections(writer, settings.source)
 
         def one(name: str) -> TableCheck:
-            session = writer.session()
             try:
-                return check_table(settings, session, catalogue.tables[name], plans[name])
+                session, probe = workers.get()
+                return check_table(settings, session, probe, catalogue.tables[name], plans[name])
             except DentalError as exc:
+                workers.discard()
                 return TableCheck(table=name, differences=[str(exc)])
             except Exception as exc:
+                workers.discard()
                 return TableCheck(table=name, differences=[f"could not compare: {describe(exc)}"])
-            finally:
-                session.close()
 
-        with ThreadPoolExecutor(max_workers=settings.sync.worker_count) as pool:
-            checks = list(pool.map(one, names))
+        try:
+            with ThreadPoolExecutor(max_workers=settings.sync.worker_count) as pool:
+                checks = list(pool.map(one, names))
+        finally:
+            workers.close()
     return VerifyReport(source=settings.source.display, warehouse=writer.display, tables=checks)

@@ -66,10 +66,14 @@ def source_rows(source: MySQLSource, table: str, columns: list[str], key: str) -
 
 
 def warehouse_table(settings: Settings, table: str, schema: str = "raw") -> pa.Table:
+    return warehouse_tables(settings, [table], schema)[table]
+
+
+def warehouse_tables(settings: Settings, tables: list[str], schema: str = "raw") -> dict[str, pa.Table]:
     with open_writer(settings.warehouse, settings.sync, read_only=True) as writer:
         session = writer.session()
         try:
-            return session.fetch_arrow(f'SELECT * FROM "{schema}"."{table}"')
+            return {t: session.fetch_arrow(f'SELECT * FROM "{schema}"."{t}"') for t in tables}
         finally:
             session.close()
 

@@ -81,7 +81,7 @@ def _sync_and_compare(settings_: Settings, source: MySQLSource, *, full: bool = 
 
 # no shrinking: each example costs real syncs, and the falsifying example is printed as found
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture],
