@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from dental_etl.cli.state import CliState
 from dental_etl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dental_etl.transform.runner import TransformSummary
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -40,6 +43,11 @@ def transform(
     summary = run_transform(
         state.settings, execution_time=_parse_time(execution_time), skip_tests=not with_tests
     )
+    print_summary(state, summary)
+
+
+def print_summary(state: CliState, summary: TransformSummary) -> None:
+    """The transform's result as a small table (shared by `transform` and `sync --transform`)."""
     table = Table(title=f"dental transform on {summary.warehouse}")
     table.add_column("step")
     table.add_column("models", justify="right")
