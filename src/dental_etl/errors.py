@@ -26,3 +26,7 @@ class RefusedToOverwrite(DentalError):
 
 class TableError(DentalError):
     """One table failed (missing, PK-less, incompatible change); other tables carry on."""
+
+
+class TransformFailed(DentalError):
+    """A model or a blocking audit failed while the SQLMesh project ran; the message names which."""

@@ -322,3 +322,17 @@ def test_cli_refuses_nonsense_scale_before_writing(mysql_server, args):
 def test_driver_error_types_are_not_leaked():
     assert issubclass(SourceUnreachable, Exception)
     assert pymysql.err.OperationalError is not SourceUnreachable
+
+
+def test_cli_generates_then_applies_changes(mysql_server):
+    with fresh_database(mysql_server, create=False) as source:
+        done = _cli(
+            "--source", source.url, "generate", "--patients", "60", "--today", "2025-06-30", "--seed", "3"
+        )
+        assert done.returncode == 0, done.stderr
+        assert "rows in 42 tables" in done.stdout
+        again = _cli("--source", source.url, "generate", "--patients", "60")
+        assert again.returncode == 2 and "--replace" in again.stderr
+        changed = _cli("--source", source.url, "generate", "--changes", "50", "--today", "2025-06-30")
+        assert changed.returncode == 0, changed.stderr
+        assert "securitylog" in changed.stdout

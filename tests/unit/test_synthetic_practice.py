@@ -112,3 +112,21 @@ def test_rows_pick_a_patient_count_near_the_target():
     config = GeneratorConfig.for_rows(200_000, today=TODAY)
     practice = generate_practice(config)
     assert 0.8 * 200_000 < practice.row_count < 1.2 * 200_000
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        GeneratorConfig(seed=1, patients=MIN_PATIENTS, today=TODAY),
+        GeneratorConfig(seed=2, patients=80, today=TODAY, years=1, clinics=1),
+        GeneratorConfig(seed=3, patients=120, today=TODAY, years=15, clinics=5),
+        GeneratorConfig(seed=4, patients=60, today=date(2001, 1, 2), years=2),
+    ],
+    ids=["smallest", "one-year-one-clinic", "long-many-clinics", "old-today"],
+)
+def test_edge_configurations_generate_complete_tables(config):
+    practice = generate_practice(config)
+    for name, frame in practice.tables.items():
+        assert frame.columns == load_schema()[name].column_names
+    done = practice.tables["procedurelog"].filter(pl.col("ProcStatus") == 2)
+    assert done.height > 0 and (done["ProcDate"] < config.today).all()

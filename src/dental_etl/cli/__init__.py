@@ -53,10 +53,12 @@ def _configure(
 
 
 def _register() -> None:
-    from dental_etl.cli import generate, sync
+    from dental_etl.cli import demo, generate, sync, transform
 
+    demo.register(app)
     generate.register(app)
     sync.register(app)
+    transform.register(app)
 
 
 _register()

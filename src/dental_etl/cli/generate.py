@@ -67,7 +67,7 @@ def generate(
         return
     if patients is not None and rows is not None:
         raise ConfigError("give either --patients or --rows, not both")
-    common = {"seed": seed, "today": day, "years": years, "clinics": clinics}
+    common: dict = {"seed": seed, "today": day, "years": years, "clinics": clinics}
     config = (
         GeneratorConfig.for_rows(rows, **common)
         if rows is not None

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import typer
@@ -17,6 +17,9 @@ from rich.table import Table
 
 from dental_etl.cli.state import CliState
 from dental_etl.sync.results import RunResult, Status, TableResult
+
+if TYPE_CHECKING:
+    from dental_etl.transform.runner import TransformSummary
 
 log = logging.getLogger("dental_etl.sync")
 
@@ -148,6 +151,9 @@ def sync_command(
     force: Annotated[
         bool, typer.Option("--force", help="Allow deleting more than delete_guard_share of a table.")
     ] = False,
+    transform: Annotated[
+        bool, typer.Option("--transform", help="Then run the SQLMesh models (skipped if a table failed).")
+    ] = False,
 ) -> None:
     """Copy the OpenDental source into the warehouse: full the first time, incremental after."""
     from dental_etl.sync.runner import run_sync
@@ -155,7 +161,9 @@ def sync_command(
     state: CliState = ctx.obj
     if json:
         run = run_sync(state.settings, tables, full=full, force=force)
-        typer.echo(msgspec.json.encode(run).decode())
+        summary = _transform_after(state, run.failed) if transform else None
+        payload = {"sync": run, "transform": summary} if transform else run
+        typer.echo(msgspec.json.encode(payload).decode())
     else:
         with _progress(state.console) as progress:
             run = run_sync(state.settings, tables, full=full, force=force, observer=RichObserver(progress))
@@ -167,8 +175,24 @@ def sync_command(
             for note in r.notes:
                 if note != "strategy: skip":
                     state.console.print(f"{r.table}: {note}", highlight=False)
+        if transform:
+            from dental_etl.cli.transform import print_summary
+
+            summary = _transform_after(state, run.failed)
+            if summary is not None:
+                print_summary(state, summary)
     if run.failed:
         raise typer.Exit(1)
+
+
+def _transform_after(state: CliState, failed: object) -> TransformSummary | None:
+    """Run the models after a sync, unless a table failed (the marts would mix old and new data)."""
+    if failed:
+        state.console.print("[yellow]models not run:[/] a table failed to sync; fix it and sync again")
+        return None
+    from dental_etl.transform.runner import run_transform
+
+    return run_transform(state.settings)
 
 
 def verify_command(

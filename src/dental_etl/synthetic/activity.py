@@ -115,7 +115,7 @@ def commlog(
     )
     # birthday greetings from the eServices, every year the patient is with us
     pats = np.flatnonzero(p.has_visits & (rng.random(len(p.join)) < 0.5))
-    first_year = (p.join[pats] - p.birth[pats]) // 365 + 1
+    first_year = (np.maximum(p.join[pats], p.start) - p.birth[pats]) // 365 + 1
     last_year = (np.minimum(p.leave[pats], p.last) - p.birth[pats]) // 365
     years = np.maximum(last_year - first_year + 1, 0)
     bparent, by = explode_counts(years)
@@ -156,7 +156,11 @@ def commlog(
             }
         )
     )
-    logs = pl.concat(parts, how="diagonal_relaxed").filter(pl.col("_when") <= p.cap).sort("_when", "PatNum")
+    logs = (
+        pl.concat(parts, how="diagonal_relaxed")
+        .filter(pl.col("_when").is_between(p.start * DAY, p.cap))
+        .sort("_when", "PatNum")
+    )
     k = logs.height
     when = logs["_when"].to_numpy()
     return logs.with_row_index("CommlogNum", offset=1).with_columns(
@@ -177,8 +181,8 @@ def security_log(
     users = ref.all_users
     days = np.arange(p.start, p.last + 1)
     days = days[weekday(days) < 5]
-    u, d = np.meshgrid(users, days, indexing="ij")
-    u, d = u.ravel(), d.ravel()
+    grid_u, grid_d = np.meshgrid(users, days, indexing="ij")
+    u, d = grid_u.ravel(), grid_d.ravel()
     on = rng.random(len(u)) < 0.8
     u, d = u[on], d[on]
     login = d.astype(np.int64) * DAY + rng.integers(7 * 3600, 9 * 3600, len(u))
@@ -201,7 +205,7 @@ def security_log(
             [e.with_columns(UserNum=pl.Series(rng.choice(users, e.height))) for e in events] + [onoff],
             how="diagonal_relaxed",
         )
-        .filter(pl.col("_when") <= p.cap)
+        .filter(pl.col("_when").is_between(p.start * DAY, p.cap))
         .sort("_when", "PermType", "FKey")
     )
     n = ev.height

@@ -20,7 +20,7 @@ from dental_etl.errors import SourceUnreachable
 from dental_etl.mysql import connect
 from dental_etl.settings import MySQLSource
 from dental_etl.synthetic import ledger
-from dental_etl.synthetic.changes_sql import Actions
+from dental_etl.synthetic.changes_clinical import Actions
 
 SESSION = "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'"
 WEIGHTS = {
@@ -106,9 +106,7 @@ def _check_generated(cur: pymysql.cursors.Cursor, source: MySQLSource) -> None:
         )
 
 
-def _frame(
-    cur: pymysql.cursors.Cursor, sql: str, params: tuple, schema: dict[str, pl.DataType]
-) -> pl.DataFrame:
+def _frame(cur: pymysql.cursors.Cursor, sql: str, params: tuple, schema: dict) -> pl.DataFrame:
     cur.execute(sql, params)
     return pl.DataFrame(list(cur.fetchall()), schema=schema, orient="row")
 

@@ -171,7 +171,7 @@ def _checks(
     carrier = ref.plan_carrier[p.plan[pat] - 1]
     paid_status = cp["Status"].is_in([RECEIVED, SUPPLEMENTAL]).to_numpy()
     recent = cp["_cp_day"].to_numpy() > p.last - 10
-    claim_r = rng.random(int(cp["ClaimNum"].max() or 0) + 1)
+    claim_r = rng.random(int(cp["ClaimNum"].max() or 0) + 1)  # type: ignore[arg-type]
     waiting = recent & (claim_r[cp["ClaimNum"].to_numpy()] < 0.5)
     on_check = paid_status & ~waiting
     cp = cp.with_columns(

@@ -49,7 +49,14 @@ class Patients:
         self.is_guarantor = is_guar
 
         # when the family arrives and leaves; 2% of families are booked for their first visit
-        fam_join = self.start + (rng.beta(1.0, 1.25, n_fam) * span).astype(np.int64)
+        # an established practice: part of the families were patients before the history starts
+        # (their earlier visits are not in the database, as after a conversion)
+        established = rng.random(n_fam) < 0.45
+        fam_join = np.where(
+            established,
+            self.start - rng.integers(1, 6 * 365, n_fam),
+            self.start + (rng.beta(1.0, 1.25, n_fam) * span).astype(np.int64),
+        )
         prospective = rng.random(n_fam) < 0.02
         fam_join = np.where(prospective, today + rng.integers(1, 30, n_fam), fam_join)
         fam_join = to_workday(fam_join)
@@ -191,8 +198,9 @@ class Patients:
         pp = self.patplan
         self.primary_sub = np.zeros(n, dtype=np.int64)
         self.second_sub = np.zeros(n, dtype=np.int64)
-        for ordinal, target in ((1, self.primary_sub), (2, self.second_sub)):
-            rows = pp.filter(pl.col("Ordinal") == ordinal)
+        targets: tuple[tuple[int, np.ndarray], ...] = ((1, self.primary_sub), (2, self.second_sub))
+        for position, target in targets:
+            rows = pp.filter(pl.col("Ordinal") == position)
             target[rows["PatNum"].to_numpy() - 1] = rows["InsSubNum"].to_numpy()
         self.plan = plan_of_sub[self.primary_sub]
         self.second_plan = plan_of_sub[self.second_sub]

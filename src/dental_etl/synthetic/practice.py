@@ -8,7 +8,7 @@ produce from MySQL, so the demo and the models' tests need no MySQL server.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import numpy as np
@@ -24,7 +24,7 @@ from dental_etl.synthetic.config import GeneratorConfig
 from dental_etl.synthetic.money import Money
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.pools import Pools
-from dental_etl.synthetic.rand import DAY, rng_for
+from dental_etl.synthetic.rand import DAY, NO_DAY, dates, rng_for
 from dental_etl.synthetic.reference import Reference
 from dental_etl.synthetic.timestamps import stamp, upgrade_time
 
@@ -117,7 +117,7 @@ def generate_practice(config: GeneratorConfig) -> Practice:
     )
     out["statement"] = activity.statements(cash.paysplit, procs, p, rng_for(seed, "statement"))
     out["commlog"] = activity.commlog(v, out["statement"], p, ref, rng_for(seed, "commlog"))
-    out["patient"] = _patients(p, out)
+    out["patient"] = _patients(p, out, seed)
     out["securitylog"] = activity.security_log(_audit_events(out, p), ref, p, rng_for(seed, "securitylog"))
     upgrade = upgrade_time(p.today)
     setup = (p.start - 30) * DAY + 9 * 3600
@@ -130,17 +130,16 @@ def generate_practice(config: GeneratorConfig) -> Practice:
     return Practice(config=config, tables=tables)
 
 
-def _patients(p: Patients, out: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _patients(p: Patients, out: dict[str, pl.DataFrame], seed: int) -> pl.DataFrame:
     """The patient frame with first visits and the family balances on guarantor rows."""
     procs = out["procedurelog"]
-    first = procs.filter(pl.col("ProcStatus") == 2).group_by("PatNum").agg(_first=pl.col("ProcDate").min())
-    frame = p.frame.join(first, on="PatNum", how="left").sort("PatNum")
-    rng = rng_for(p.today, "firstvisit")
-    unknown = pl.Series(rng.random(frame.height) < 0.1) & (
-        pl.col("_first") < pl.lit(p.start + 365).cast(pl.Date)
-    )
-    frame = frame.with_columns(
-        DateFirstVisit=pl.when(unknown).then(None).otherwise(pl.col("_first").fill_null(pl.date(1, 1, 1)))
+    # the first visit ever, which for established patients predates the history in the database
+    seen = p.has_visits & (p.join <= p.last)
+    first = np.where(seen, p.join, NO_DAY)
+    rng = rng_for(seed, "firstvisit")
+    unknown = seen & (p.join < p.start) & (rng.random(len(first)) < 0.1)  # lost in an old conversion
+    frame = p.frame.sort("PatNum").with_columns(
+        DateFirstVisit=pl.when(pl.Series(unknown)).then(None).otherwise(dates(first))
     )
     guarantor = frame.select("PatNum", "Guarantor")
     as_of = pl.select(pl.lit(p.today).cast(pl.Date)).item()
@@ -162,13 +161,11 @@ def _patients(p: Patients, out: dict[str, pl.DataFrame]) -> pl.DataFrame:
 
 
 def _aging_bump(frame: pl.DataFrame, p: Patients) -> pl.DataFrame:
-    """The nightly aging job rewrote every guarantor with a balance at 01:30 today."""
-    night = datetime(1970, 1, 1) + __import__("datetime").timedelta(
-        seconds=int(min(p.cap, (p.last) * DAY + 5400))
-    )
+    """The nightly aging job rewrote every guarantor with a balance at 01:30 on the last day."""
+    night = datetime(1970, 1, 1) + timedelta(seconds=int(min(p.cap, p.last * DAY + 5400)))
     return frame.with_columns(
         DateTStamp=pl.when((pl.col("BalTotal") != 0) & (pl.col("PatNum") == pl.col("Guarantor")))
-        .then(pl.lit(night))
+        .then(pl.max_horizontal(pl.col("DateTStamp"), pl.lit(night)))
         .otherwise(pl.col("DateTStamp"))
     )
 

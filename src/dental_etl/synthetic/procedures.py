@@ -61,7 +61,13 @@ def _procs(vid, pat, code, status, day, prov, entry, **extra) -> pl.DataFrame:
         }
     )
     data.update(extra)
-    frame = pl.DataFrame({k: np.asarray(v) for k, v in data.items()})
+    text = {"ToothNum", "Surf"}  # object arrays: typed explicitly so empty parts concatenate
+    frame = pl.DataFrame(
+        [
+            pl.Series(k, list(v), dtype=pl.String) if k in text else pl.Series(k, np.asarray(v))
+            for k, v in data.items()
+        ]
+    )
     return frame.with_columns(
         pl.col(c).cast(pl.Int64)
         for c in (
@@ -172,7 +178,7 @@ def findings(
     g_day = to_workday(g_exam_day + 7 + rng.gamma(2.0, 9.0, len(groups)).astype(np.int64))
     done = g_day <= np.minimum(p.leave[g_pat], p.last)
     booked = ~done & (g_day >= p.today) & (p.leave[g_pat] > p.last)
-    start = int(visits["_vid"].max()) + 1
+    start = int(visits["_vid"].max()) + 1  # type: ignore[arg-type]
     g_vid = np.arange(start, start + len(groups))
     g_keep = done | booked
     r_visits = _frame(
@@ -325,7 +331,7 @@ def membership_fees(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     """Monthly membership fees (repeat charges) on the guarantor of member families, while active."""
     guar = np.flatnonzero(p.member & p.is_guarantor & p.has_visits)
     guar = guar[rng.random(len(guar)) < 0.6]  # the others pay a yearly fee at a visit (not modelled)
-    start = p.join[guar]
+    start = np.maximum(p.join[guar], p.start)
     end = np.minimum(p.leave[guar], p.last)
     months = np.maximum((end - start) // 30, 0)
     parent, m = explode_counts(months)

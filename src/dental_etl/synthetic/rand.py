@@ -55,7 +55,9 @@ def day_start(d: date) -> int:
     return int((datetime(d.year, d.month, d.day) - datetime(1970, 1, 1)).total_seconds())
 
 
-def pick(rng: np.random.Generator, values: Sequence, weights: Sequence[float], size: int) -> np.ndarray:
+def pick(
+    rng: np.random.Generator, values: Sequence | np.ndarray, weights: Sequence[float], size: int
+) -> np.ndarray:
     """`size` draws from `values` with relative `weights`."""
     p = np.asarray(weights, dtype=float)
     idx = rng.choice(len(values), size=size, p=p / p.sum())

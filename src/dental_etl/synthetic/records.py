@@ -55,7 +55,7 @@ def recall(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generato
         .select(pl.col("d").dt.offset_by(pl.format("{}mo", pl.col("m"))))
         .to_series()
     )
-    due_calc = pl.when(pl.Series(has_prev)).then(due_calc).otherwise(prev_date)
+    due_expr = pl.when(pl.Series(has_prev)).then(due_calc).otherwise(prev_date)
     sched = r["_sched"].fill_null(NO_DAY).to_numpy()
     zero = (sched == NO_DAY) & (rng.random(n) < 0.03)
     stopped = np.isin(p.status[pat], [3, 4, 5]) | ((p.status[pat] == 2) & (rng.random(n) < 0.3))
@@ -78,8 +78,8 @@ def recall(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generato
             ),
         )
         .with_columns(
-            DateDueCalc=due_calc,
-            DateDue=due_calc,
+            DateDueCalc=due_expr,
+            DateDue=due_expr,
             DateScheduled=pl.when(pl.col("_zero"))
             .then(None)
             .otherwise(pl.col("_sched").cast(pl.Int32).cast(pl.Date)),
@@ -264,7 +264,7 @@ def documents(procs: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.G
             "PatNum": scans + 1,
             "DocCategory": defs.num("ImageCats", "Insurance Cards"),
             "ImgType": 0,
-            "_day": np.minimum(p.join[scans], p.last).astype(np.int64),
+            "_day": np.clip(p.join[scans], p.start, p.last).astype(np.int64),
             "Description": "Insurance Card",
             "ProvNum": 0,
             "_ext": ".jpg",
@@ -276,7 +276,7 @@ def documents(procs: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.G
             "PatNum": photos_pat + 1,
             "DocCategory": defs.num("ImageCats", "Photos"),
             "ImgType": 2,
-            "_day": np.minimum(p.join[photos_pat], p.last).astype(np.int64),
+            "_day": np.clip(p.join[photos_pat], p.start, p.last).astype(np.int64),
             "Description": "Patient Photo",
             "ProvNum": 0,
             "_ext": ".jpg",

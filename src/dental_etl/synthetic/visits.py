@@ -54,7 +54,7 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     future = first_after & active & (day >= p.today) & ((k == 0) | (rng.random(len(day)) < REAPPOINT))
     # patients who left: their next appointment sometimes was booked and then broken, never replaced
     lost = first_after & ~active & (day <= p.last) & (k > 0) & (rng.random(len(day)) < 0.3)
-    keep = past | future | lost
+    keep = (past | future | lost) & (day >= p.start)  # nothing before the history starts
     status = np.where(past, COMPLETE, np.where(future, SCHEDULED, BROKEN))
     hyg = _frame(
         PatNum=pat[keep] + 1,
@@ -69,12 +69,13 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
 
     # emergencies: about one every ten years of being a patient
     end = np.minimum(p.leave[pats], p.last)
-    years = np.maximum(end - first, 0) / 365.0
+    e_first = np.maximum(first, p.start)
+    years = np.maximum(end - e_first, 0) / 365.0
     n_em = rng.poisson(0.1 * years)
     e_parent, _ = explode_counts(n_em)
     e_pat = pats[e_parent]
     e_day = to_workday(
-        first[e_parent] + (rng.random(len(e_parent)) * (end[e_parent] - first[e_parent])).astype(np.int64)
+        e_first[e_parent] + (rng.random(len(e_parent)) * (end[e_parent] - e_first[e_parent])).astype(np.int64)
     )
     ok = e_day <= p.last
     em = _frame(
@@ -95,7 +96,7 @@ def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> p
     day = visits["_day"].to_numpy()
     pat = visits["PatNum"].to_numpy() - 1
     break_day = to_workday(day - rng.integers(5, 36, n))
-    broke &= break_day > p.entry_day[pat] + 2
+    broke &= (break_day > p.entry_day[pat] + 2) & (break_day >= p.start)
     separate = broke & (rng.random(n) < 0.55)
     action = rng.choice([2, 3], n, p=[0.55, 0.45])
     visits = visits.with_columns(
@@ -124,8 +125,8 @@ def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> p
         _day=to_workday(day[src] - rng.integers(3, 40, m)),
         _status=np.full(m, SCHEDULED),
     )
-    deleted = deleted.filter(pl.col("_day") <= p.last)
-    start = visits["_vid"].max() + 1
+    deleted = deleted.filter((pl.col("_day") <= p.last) & (pl.col("_day") >= p.start))
+    start = int(visits["_vid"].max()) + 1  # type: ignore[arg-type]
     extra = (
         pl.concat([replaced, deleted])
         .with_row_index("_vid", offset=start)

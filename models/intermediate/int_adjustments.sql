@@ -1,0 +1,25 @@
+MODEL (
+  name intermediate.int_adjustments,
+  kind FULL,
+  grain adjustment_id,
+  audits (primary_key(column := adjustment_id)),
+  description 'Account adjustments with their type from definition category AdjTypes; positive ones are charges, negative ones credits.'
+);
+
+SELECT
+  a.adjustment_id, -- adjustment.AdjNum
+  a.patient_id, -- the patient
+  COALESCE(NULLIF(pat.guarantor_id, 0), a.patient_id) AS guarantor_id, -- the family
+  a.provider_id, -- the provider credited
+  a.clinic_id, -- the clinic
+  a.procedure_id, -- the procedure adjusted (0 = none)
+  a.adj_date, -- the date the adjustment counts on
+  a.adj_amt, -- the amount: positive adds to the balance (charge), negative takes off it (credit)
+  a.adj_type_def_id, -- definition of category AdjTypes
+  t.item_name AS adj_type_name, -- e.g. Discount, Finance charge
+  a.adj_amt > 0 AS is_charge -- positive adjustment
+FROM staging.stg_adjustment AS a
+LEFT JOIN staging.stg_definition AS t
+  ON t.definition_id = a.adj_type_def_id AND t.category_label = 'AdjTypes'
+LEFT JOIN staging.stg_patient AS pat
+  ON pat.patient_id = a.patient_id

@@ -1,0 +1,135 @@
+MODEL (
+  name intermediate.int_ar_aging,
+  kind FULL,
+  grain (guarantor_id, as_of_date),
+  audits (
+    unique_combination_of_columns(columns := (guarantor_id, as_of_date)),
+    not_null(columns := (guarantor_id, as_of_date)),
+    aging_buckets_sum_to_balance()
+  ),
+  description 'Aging of accounts receivable by family (docs/ledger_rules.md, OpenDental''s Aging of A/R): as of every month end since the first ledger entry and as of the run date. Charges dated on or before the as-of date go to buckets by age (0-30, 31-60, 61-90, over 90 days); the family''s credits to that date are applied to the oldest bucket first; credit left over makes 0-30 negative. Families whose balance and pending insurance are all zero are left out.'
+);
+
+WITH run_date AS (
+  SELECT CAST(@execution_ds AS DATE) AS today
+), digits AS (
+  SELECT d FROM (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) AS t(d)
+), month_numbers AS (
+  SELECT a.d * 100 + b.d * 10 + c.d AS n
+  FROM digits AS a CROSS JOIN digits AS b CROSS JOIN digits AS c
+), entries AS (
+  SELECT l.guarantor_id, l.entry_date, l.charge_amount, l.credit_amount
+  FROM intermediate.int_ledger AS l
+  CROSS JOIN run_date AS r
+  WHERE l.entry_date <= r.today
+), as_of_dates AS (
+  /* month ends before the run date, from the month of the first entry, plus the run date itself */
+  SELECT CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 AS as_of_date
+  FROM (SELECT MIN(entry_date) AS first_day FROM entries) AS f
+  CROSS JOIN month_numbers AS m
+  CROSS JOIN run_date AS r
+  WHERE CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 < r.today
+  UNION ALL
+  SELECT today FROM run_date
+), per_period AS (
+  /* each entry belongs to the first as-of date on or after it */
+  SELECT
+    e.guarantor_id,
+    LEAST(LAST_DAY(e.entry_date), r.today) AS as_of_date,
+    SUM(e.charge_amount) AS charges,
+    SUM(e.credit_amount) AS credits
+  FROM entries AS e
+  CROSS JOIN run_date AS r
+  GROUP BY 1, 2
+), grid AS (
+  SELECT f.guarantor_id, a.as_of_date
+  FROM (SELECT guarantor_id, MIN(as_of_date) AS first_as_of FROM per_period GROUP BY 1) AS f
+  JOIN as_of_dates AS a
+    ON a.as_of_date >= f.first_as_of
+), running AS (
+  SELECT
+    g.guarantor_id,
+    g.as_of_date,
+    SUM(COALESCE(p.charges, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS charges_to_date,
+    SUM(COALESCE(p.credits, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS credits_to_date
+  FROM grid AS g
+  LEFT JOIN per_period AS p
+    ON p.guarantor_id = g.guarantor_id AND p.as_of_date = g.as_of_date
+), recent AS (
+  /* charges of the last 90 days before each as-of date, by bucket; older charges are the rest */
+  SELECT
+    e.guarantor_id,
+    a.as_of_date,
+    SUM(CASE WHEN a.as_of_date - e.entry_date <= 30 THEN e.charge_amount ELSE 0 END) AS c_0_30,
+    SUM(CASE WHEN a.as_of_date - e.entry_date BETWEEN 31 AND 60 THEN e.charge_amount ELSE 0 END) AS c_31_60,
+    SUM(CASE WHEN a.as_of_date - e.entry_date BETWEEN 61 AND 90 THEN e.charge_amount ELSE 0 END) AS c_61_90
+  FROM entries AS e
+  JOIN as_of_dates AS a
+    ON e.entry_date <= a.as_of_date AND e.entry_date > a.as_of_date - 91
+  WHERE e.charge_amount <> 0
+  GROUP BY 1, 2
+), buckets AS (
+  SELECT
+    r.guarantor_id,
+    r.as_of_date,
+    r.charges_to_date,
+    r.credits_to_date,
+    COALESCE(c.c_0_30, 0) AS c_0_30,
+    COALESCE(c.c_31_60, 0) AS c_31_60,
+    COALESCE(c.c_61_90, 0) AS c_61_90,
+    r.charges_to_date - COALESCE(c.c_0_30, 0) - COALESCE(c.c_31_60, 0) - COALESCE(c.c_61_90, 0) AS c_over_90,
+    GREATEST(r.credits_to_date, 0) AS credit_pool
+  FROM running AS r
+  LEFT JOIN recent AS c
+    ON c.guarantor_id = r.guarantor_id AND c.as_of_date = r.as_of_date
+), applied AS (
+  /* credits to the oldest bucket first */
+  SELECT
+    *,
+    LEAST(c_over_90, credit_pool) AS a_over_90,
+    LEAST(c_61_90, GREATEST(credit_pool - c_over_90, 0)) AS a_61_90,
+    LEAST(c_31_60, GREATEST(credit_pool - c_over_90 - c_61_90, 0)) AS a_31_60
+  FROM buckets
+), pending AS (
+  /* insurance pending at each as-of date: lines not received yet (status 0), or received only after it */
+  SELECT c.guarantor_id, a.as_of_date, SUM(c.ins_pay_est) AS ins_est
+  FROM intermediate.int_claimprocs AS c
+  JOIN as_of_dates AS a
+    ON c.proc_date <= a.as_of_date
+    AND (c.status = 0 OR (c.status IN (1, 4) AND c.date_cp > a.as_of_date))
+  GROUP BY 1, 2
+), aged AS (
+  SELECT
+    a.guarantor_id,
+    a.as_of_date,
+    a.c_0_30 - (a.credits_to_date - a.a_over_90 - a.a_61_90 - a.a_31_60) AS bal_0_30,
+    a.c_31_60 - a.a_31_60 AS bal_31_60,
+    a.c_61_90 - a.a_61_90 AS bal_61_90,
+    a.c_over_90 - a.a_over_90 AS bal_over_90,
+    a.charges_to_date - a.credits_to_date AS bal_total,
+    COALESCE(p.ins_est, 0) AS ins_est,
+    a.charges_to_date,
+    a.credits_to_date
+  FROM applied AS a
+  LEFT JOIN pending AS p
+    ON p.guarantor_id = a.guarantor_id AND p.as_of_date = a.as_of_date
+)
+SELECT
+  aged.guarantor_id, -- the family (patient.Guarantor)
+  aged.as_of_date, -- the date the family is aged as of: a month end, or the run date
+  aged.as_of_date = r.today AS is_current, -- TRUE for the run date (today's aging)
+  aged.bal_0_30, -- charges 0-30 days old, less the credits left after older buckets (negative when the family has a credit)
+  aged.bal_31_60, -- charges 31-60 days old, less credits left after older buckets
+  aged.bal_61_90, -- charges 61-90 days old, less credits left after the over-90 bucket
+  aged.bal_over_90, -- charges more than 90 days old, less the family's credits (applied here first)
+  aged.bal_total, -- family balance: all charges less all credits to the as-of date (= the four buckets)
+  aged.ins_est, -- pending insurance: InsPayEst of claim lines not yet received at the as-of date (shown beside the balance, not subtracted)
+  aged.charges_to_date, -- all charges dated on or before the as-of date
+  aged.credits_to_date -- all credits dated on or before the as-of date
+FROM aged
+CROSS JOIN run_date AS r
+WHERE
+  ABS(aged.bal_total) >= 0.005
+  OR ABS(aged.bal_0_30) >= 0.005
+  OR ABS(aged.bal_over_90) >= 0.005
+  OR ABS(aged.ins_est) >= 0.005

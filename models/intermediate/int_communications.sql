@@ -1,0 +1,24 @@
+MODEL (
+  name intermediate.int_communications,
+  kind FULL,
+  grain commlog_id,
+  audits (primary_key(column := commlog_id)),
+  description 'Patient communications (commlog) with their type from definition category CommLogTypes, mode and direction. Notes stay in raw (free text, PHI).'
+);
+
+SELECT
+  c.commlog_id, -- commlog.CommlogNum
+  c.patient_id, -- the patient
+  c.comm_date_time, -- when it happened
+  CAST(c.comm_date_time AS DATE) AS comm_date, -- the day
+  c.comm_type_def_id, -- definition of category CommLogTypes
+  t.item_name AS comm_type, -- e.g. Appointment Related, Financial, Recall
+  c.mode, -- Mode_ code (0 None, 1 Email, 2 Mail, 3 Phone, 4 InPerson, 5 Text, ...)
+  c.mode_label, -- Mode_ label
+  c.sent_or_received, -- 0 Neither, 1 Sent, 2 Received
+  c.sent_or_received_label, -- direction label
+  c.comm_source_label, -- who made the entry: User, ApptReminder, WebSched ...
+  c.user_id -- the user who logged it
+FROM staging.stg_commlog AS c
+LEFT JOIN staging.stg_definition AS t
+  ON t.definition_id = c.comm_type_def_id AND t.category_label = 'CommLogTypes'

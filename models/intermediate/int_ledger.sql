@@ -1,0 +1,41 @@
+MODEL (
+  name intermediate.int_ledger,
+  kind FULL,
+  grain (entry_type, source_id),
+  audits (
+    unique_combination_of_columns(columns := (entry_type, source_id)),
+    not_null(columns := (entry_type, source_id, guarantor_id)),
+    accepted_values(column := entry_type, is_in := ('procedure', 'adjustment', 'patient_payment', 'insurance'))
+  ),
+  description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge.'
+);
+
+WITH entries AS (
+  SELECT 'procedure' AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
+    proc_date AS entry_date, ledger_amount AS amount
+  FROM intermediate.int_procedures
+  WHERE is_complete
+  UNION ALL
+  SELECT 'adjustment', adjustment_id, guarantor_id, patient_id, provider_id, clinic_id, adj_date, adj_amt
+  FROM intermediate.int_adjustments
+  UNION ALL
+  SELECT 'patient_payment', split_id, guarantor_id, patient_id, provider_id, clinic_id, date_pay, -split_amt
+  FROM intermediate.int_payments
+  WHERE NOT is_unearned
+  UNION ALL
+  SELECT 'insurance', claim_procedure_id, guarantor_id, patient_id, provider_id, clinic_id, date_cp, -ledger_credit
+  FROM intermediate.int_claimprocs
+  WHERE is_received
+)
+SELECT
+  entry_type, -- procedure, adjustment, patient_payment or insurance
+  source_id, -- the key in the source table (ProcNum, AdjNum, SplitNum, ClaimProcNum)
+  guarantor_id, -- the family
+  patient_id, -- the patient
+  provider_id, -- the provider
+  clinic_id, -- the clinic
+  entry_date, -- the date the entry counts on for aging
+  amount, -- signed: positive raises the balance (procedure fee, positive adjustment, refund), negative lowers it
+  GREATEST(amount, 0) AS charge_amount, -- a positive entry is a charge, aged by its date
+  GREATEST(-amount, 0) AS credit_amount -- a negative entry is a credit, pooled and applied to the oldest charges
+FROM entries

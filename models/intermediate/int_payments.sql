@@ -1,0 +1,38 @@
+MODEL (
+  name intermediate.int_payments,
+  kind FULL,
+  grain split_id,
+  audits (primary_key(column := split_id)),
+  description 'Patient payments at the split level (paysplit), with the payment, its type from definition category PaymentTypes and whether the split is unearned (prepayment) or an income transfer.'
+);
+
+SELECT
+  s.split_id, -- paysplit.SplitNum
+  s.payment_id, -- payment.PayNum
+  s.patient_id, -- the patient the split is applied to
+  COALESCE(NULLIF(pat.guarantor_id, 0), s.patient_id) AS guarantor_id, -- the family
+  s.provider_id, -- the provider credited (0 = unassigned)
+  s.clinic_id, -- the clinic credited
+  s.procedure_id, -- the procedure paid (0 = not attached)
+  s.payment_plan_id, -- the payment plan (0 = none)
+  s.date_pay, -- paysplit.DatePay: the date patient income counts on
+  s.split_amt, -- the split amount (negative for refunds and transfers out)
+  s.unearned_type_def_id <> 0 AS is_unearned, -- UnearnedType set: a prepayment held for the family, not income until transferred onto charges
+  s.unearned_type_def_id, -- definition of category PaySplitUnearnedType (0 = earned)
+  ut.item_name AS unearned_type_name, -- e.g. Prepayment
+  p.pay_type_def_id, -- definition of category PaymentTypes (0 = income transfer)
+  CASE WHEN p.pay_type_def_id = 0 THEN 'Income transfer' ELSE pt.item_name END AS pay_type_name, -- e.g. Check, Credit Card; Income transfer for PayType 0
+  COALESCE(p.pay_type_def_id = 0, FALSE) AS is_income_transfer, -- PayType 0: money moved between charges, prepayments or family members, not new money
+  p.pay_date, -- the payment's date
+  p.pay_amt, -- the whole payment (the sum of its splits)
+  CASE WHEN s.unearned_type_def_id = 0 THEN s.split_amt ELSE 0 END AS patient_income, -- earned patient income: SplitAmt of splits with UnearnedType 0, on DatePay
+  CASE WHEN s.unearned_type_def_id <> 0 THEN s.split_amt ELSE 0 END AS unearned_income -- unearned income (prepayments): SplitAmt of splits with UnearnedType set, on DatePay; reported apart from income
+FROM staging.stg_paysplit AS s
+LEFT JOIN staging.stg_payment AS p
+  ON p.payment_id = s.payment_id
+LEFT JOIN staging.stg_definition AS pt
+  ON pt.definition_id = p.pay_type_def_id AND pt.category_label = 'PaymentTypes'
+LEFT JOIN staging.stg_definition AS ut
+  ON ut.definition_id = s.unearned_type_def_id AND ut.category_label = 'PaySplitUnearnedType'
+LEFT JOIN staging.stg_patient AS pat
+  ON pat.patient_id = s.patient_id

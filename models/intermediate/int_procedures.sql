@@ -1,0 +1,42 @@
+MODEL (
+  name intermediate.int_procedures,
+  kind FULL,
+  grain procedure_id,
+  audits (
+    primary_key(column := procedure_id),
+    accepted_values(column := proc_status, is_in := (1, 2, 3, 4, 5, 7, 8))
+  ),
+  description 'Every procedure that is not deleted (ProcStatus 6 excluded), with its code, family and the two fee rules: production (the Production & Income report) and ledger charge (the Account module).'
+);
+
+SELECT
+  p.procedure_id, -- procedurelog.ProcNum
+  p.patient_id, -- the patient treated
+  COALESCE(NULLIF(pat.guarantor_id, 0), p.patient_id) AS guarantor_id, -- the family (patient.Guarantor) whose ledger carries the charge
+  p.provider_id, -- the provider credited with the procedure
+  p.clinic_id, -- clinic of the procedure (0 = no clinic)
+  p.appointment_id, -- the scheduled appointment it is attached to (0 = none)
+  p.planned_appointment_id, -- the planned appointment it is attached to (0 = none)
+  p.procedure_code_id, -- procedurecode.CodeNum
+  c.proc_code, -- the CDT code, e.g. D1110
+  c.descript AS proc_description, -- the code's description
+  COALESCE(c.is_hygiene, FALSE) AS is_hygiene, -- the code is flagged as hygiene in OpenDental
+  c.proc_code IN ('D9986', 'D9987') AS is_broken_appointment_charge, -- D9986 missed / D9987 cancelled appointment charge
+  p.proc_status, -- ProcStatus code (1 TP, 2 C, 3 EC, 4 EO, 5 R, 7 Cn, 8 TPi; 6 deleted is excluded)
+  p.proc_status_label, -- ProcStatus label
+  p.proc_status = 2 AS is_complete, -- ProcStatus 2 (C): completed by this office
+  p.proc_status IN (1, 8) AS is_treatment_planned, -- ProcStatus 1 (TP) or 8 (TPi, inactive plan)
+  p.proc_date, -- the procedure date (completion date for completed work)
+  p.date_tp, -- the date the procedure was treatment planned
+  p.proc_fee, -- fee per unit
+  p.unit_qty, -- units entered on the procedure
+  p.base_units, -- base units of the code (anesthesia)
+  p.proc_fee * (p.unit_qty + p.base_units) AS production_amount, -- ProcFee x (UnitQty + BaseUnits), the Production & Income report's rule (0 when both unit counts are 0)
+  p.proc_fee * GREATEST(p.unit_qty + p.base_units, 1) AS ledger_amount -- ProcFee x (UnitQty + BaseUnits), at least one unit: the Account module's charge
+FROM staging.stg_procedurelog AS p
+LEFT JOIN staging.stg_procedurecode AS c
+  ON c.procedure_code_id = p.procedure_code_id
+LEFT JOIN staging.stg_patient AS pat
+  ON pat.patient_id = p.patient_id
+WHERE
+  p.proc_status <> 6

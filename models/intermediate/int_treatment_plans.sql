@@ -1,0 +1,29 @@
+MODEL (
+  name intermediate.int_treatment_plans,
+  kind FULL,
+  grain procedure_id,
+  audits (primary_key(column := procedure_id)),
+  description 'Diagnosed treatment: every procedure that was treatment planned (DateTP set) and is now planned (TP, TPi) or completed, with whether the patient accepted it (scheduled or completed). Deleted, existing (EC/EO), referred and condition entries are not treatment.'
+);
+
+SELECT
+  p.procedure_id, -- procedurelog.ProcNum
+  p.patient_id, -- the patient
+  p.provider_id, -- the diagnosing/treating provider
+  p.clinic_id, -- the clinic
+  p.proc_code, -- the CDT code
+  p.date_tp, -- the date the treatment was planned (diagnosed)
+  p.proc_status, -- ProcStatus now: 1 TP, 2 C, 8 TPi
+  p.production_amount AS diagnosed_amount, -- fee x units of the planned procedure
+  p.is_complete, -- done (ProcStatus C)
+  p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE) AS is_scheduled, -- still planned and on a scheduled appointment
+  p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) AS is_accepted, -- accepted = scheduled or completed
+  CASE WHEN p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) THEN p.production_amount ELSE 0 END AS accepted_amount, -- diagnosed_amount when accepted, else 0
+  p.proc_status = 1 AND COALESCE(a.apt_status, 0) <> 1 AS is_unscheduled -- still planned (TP) and not on a scheduled appointment: unscheduled treatment
+FROM intermediate.int_procedures AS p
+LEFT JOIN staging.stg_appointment AS a
+  ON a.appointment_id = p.appointment_id AND p.appointment_id <> 0
+WHERE
+  p.date_tp IS NOT NULL
+  AND p.proc_status IN (1, 2, 8)
+  AND NOT p.is_broken_appointment_charge

@@ -1,0 +1,185 @@
+"""Run the SQLMesh project on the selected warehouse: plan and apply what changed in the models,
+then run every model on the data the loader just wrote.
+
+`run_transform(settings)` is the library entry point (`dental transform`, and `dental sync
+--transform` after a sync). It is non-interactive and works from any folder: the SQLMesh gateway
+is pointed at exactly the warehouse in `settings` (so a `--gateway` option, a test database or an
+environment override all reach SQLMesh the same way).
+
+Why `run(ignore_cron=True)`: every model is @daily with `allow_partials`; ignoring the cron makes
+a run right after a sync refresh the marts now, not after midnight. Incremental staging models
+only merge raw rows whose `_sync_run_id` is newer than what they hold, so a run processes what
+changed; the marts are rebuilt from staging (cheap next to the load).
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+from datetime import date, datetime
+from pathlib import Path
+
+import msgspec
+
+from dental_etl.errors import TransformFailed, WarehouseUnreachable
+from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
+
+if t.TYPE_CHECKING:
+    from sqlmesh import Context
+
+TimeLike = date | datetime | str
+
+
+class TransformSummary(msgspec.Struct, frozen=True):
+    """What one `run_transform` did (printed by the CLI, returned to `dental sync --transform`)."""
+
+    gateway: str
+    warehouse: str
+    execution_time: str
+    models_changed: list[str]
+    models_backfilled: int
+    models_run: int
+    plan_seconds: float
+    run_seconds: float
+    warnings: list[str]
+
+
+def _console() -> t.Any:
+    """A silent SQLMesh console that keeps what went wrong, so errors surface as one clear message."""
+    from sqlmesh.core.console import NoopConsole
+
+    class CollectingConsole(NoopConsole):
+        def __init__(self) -> None:
+            self.errors: list[str] = []
+            self.warnings: list[str] = []
+            self.evaluated: set[str] = set()
+
+        def log_error(self, message: str, *args: t.Any, **kwargs: t.Any) -> None:
+            self.errors.append(str(message).strip())
+
+        def log_warning(
+            self, short_message: str, long_message: str | None = None, *args: t.Any, **kw: t.Any
+        ) -> None:
+            self.warnings.append(str(short_message).strip())
+
+        def log_failed_models(self, errors: list[t.Any]) -> None:
+            for error in errors:
+                cause = error.__cause__ or error
+                node = getattr(error, "node", "")
+                name = getattr(node, "name", None) or getattr(node, "snapshot_name", None) or str(node)
+                first = str(cause).strip().splitlines()
+                self.errors.append(f"{name}: {type(cause).__name__}: {first[0] if first else ''}")
+
+        def update_snapshot_evaluation_progress(self, snapshot: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
+            if not kwargs.get("audit_only") and not snapshot.is_external:
+                self.evaluated.add(snapshot.name)
+
+    return CollectingConsole()
+
+
+def _connection(settings: Settings) -> t.Any:
+    from sqlmesh.core.config.connection import DuckDBConnectionConfig, PostgresConnectionConfig
+
+    wh = settings.warehouse
+    if isinstance(wh, DuckDBWarehouse):
+        Path(wh.database).parent.mkdir(parents=True, exist_ok=True)
+        return DuckDBConnectionConfig(database=wh.database, register_comments=False)
+    assert isinstance(wh, PostgresWarehouse)
+    return PostgresConnectionConfig(
+        host=wh.host,
+        port=wh.port,
+        user=wh.user,
+        password=wh.password,
+        database=wh.database,
+        register_comments=False,
+    )
+
+
+def open_context(settings: Settings) -> Context:
+    """A SQLMesh Context over the project, its gateway connected to `settings.warehouse`. It reports
+    to SQLMesh's process-wide console (`sqlmesh.core.console.set_console`)."""
+    from sqlmesh import Context
+    from sqlmesh.core.config import Config
+    from sqlmesh.core.config.loader import load_config_from_paths
+
+    config = load_config_from_paths(Config, project_paths=[settings.project_dir / "config.yaml"])
+    gateway = config.gateways[settings.gateway]
+    gateway.connection = _connection(settings)
+    return Context(paths=settings.project_dir, config=config, gateway=settings.gateway)
+
+
+def _fail(what: str, settings: Settings, console: t.Any, exc: BaseException | None) -> t.NoReturn:
+    details = "; ".join(console.errors[:5]) or (str(exc).strip().splitlines()[0] if exc else "unknown error")
+    text = f"{details}".lower()
+    if exc is not None and any(
+        k in text for k in ("connection", "could not connect", "io error", "permission")
+    ):
+        raise WarehouseUnreachable(
+            f"cannot reach warehouse {settings.warehouse.display} ({settings.gateway}): {details}"
+        ) from exc
+    raise TransformFailed(f"{what} failed on {settings.warehouse.display}: {details}") from exc
+
+
+def run_transform(
+    settings: Settings,
+    *,
+    execution_time: TimeLike | None = None,
+    skip_tests: bool = True,
+) -> TransformSummary:
+    """Plan + apply model changes (non-interactive), then run every model. Raises TransformFailed
+    (a model or a blocking audit failed) or WarehouseUnreachable."""
+    from sqlmesh.core.console import get_console, set_console
+    from sqlmesh.utils.errors import SQLMeshError
+
+    console = _console()
+    previous = get_console()
+    set_console(console)
+    when = execution_time or datetime.now()
+    try:
+        ctx = open_context(settings)
+    except (SQLMeshError, Exception) as exc:
+        set_console(previous)
+        raise TransformFailed(f"cannot load the SQLMesh project in {settings.project_dir}: {exc}") from exc
+    try:
+        started = time.perf_counter()
+        try:
+            plan = ctx.plan(
+                auto_apply=True, no_prompts=True, skip_tests=skip_tests, execution_time=when, run=False
+            )
+        except (SQLMeshError, Exception) as exc:
+            _fail("plan", settings, console, exc)
+        changed = sorted(s.name for s in plan.new_snapshots if not s.is_external) if plan else []
+        planned_at = time.perf_counter()
+        backfilled = set(console.evaluated)
+        console.evaluated.clear()
+        every_model = {sn.name for sn in ctx.snapshots.values() if sn.is_model and not sn.is_external}
+        # A plan that (re)built every model has just read all the data: running again would only
+        # repeat it. Otherwise run: unchanged models pick up what the loader wrote since last time.
+        if backfilled != every_model:
+            try:
+                status = ctx.run(ignore_cron=True, execution_time=when)
+            except (SQLMeshError, Exception) as exc:
+                _fail("run", settings, console, exc)
+            if status.is_failure:
+                _fail("run", settings, console, None)
+        finished = time.perf_counter()
+    finally:
+        ctx.close()
+        set_console(previous)
+    return TransformSummary(
+        gateway=settings.gateway,
+        warehouse=settings.warehouse.display,
+        execution_time=str(when),
+        models_changed=[_short(n) for n in changed],
+        models_backfilled=len(backfilled),
+        models_run=len(console.evaluated),
+        plan_seconds=round(planned_at - started, 2),
+        run_seconds=round(finished - planned_at, 2),
+        warnings=console.warnings,
+    )
+
+
+def _short(name: str) -> str:
+    """`"db"."marts"."dim_date"` -> `marts.dim_date`."""
+    parts = [p.strip('"') for p in name.split(".")]
+    return ".".join(parts[-2:])

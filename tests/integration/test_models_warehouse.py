@@ -1,0 +1,283 @@
+"""The whole SQLMesh project built on DuckDB and on PostgreSQL over a small synthetic practice.
+
+The KPIs in the marts must equal an independent computation made here, in polars, straight from
+the generator's OpenDental tables for the same seed (not by calling the models): production,
+income (patient and insurance), write-offs, adjustments, new patients, broken appointments, and
+the A/R aging of every family, which must also equal the balances the generator stored on the
+guarantors (docs/ledger_rules.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import polars as pl
+import pytest
+
+from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings, load_settings
+from dental_etl.synthetic import GeneratorConfig, Practice, generate_practice
+from dental_etl.transform.rawload import RawWriter
+from dental_etl.transform.runner import run_transform
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TODAY = dt.date(2024, 6, 30)
+RUN_AT = dt.datetime(2024, 6, 30, 12, 0)
+NO_DATE = dt.date(1, 1, 1)
+CENT = 0.005
+
+
+def settings_for(warehouse: DuckDBWarehouse | PostgresWarehouse) -> Settings:
+    gateway = "duckdb" if isinstance(warehouse, DuckDBWarehouse) else "postgres"
+    return msgspec.structs.replace(load_settings(PROJECT_DIR), gateway=gateway, warehouse=warehouse)
+
+
+def read(warehouse: DuckDBWarehouse | PostgresWarehouse, sql: str) -> pl.DataFrame:
+    """A query's result as a polars frame, from either warehouse."""
+    if isinstance(warehouse, DuckDBWarehouse):
+        import duckdb
+
+        with duckdb.connect(warehouse.database, read_only=True) as conn:
+            return conn.sql(sql).pl()
+    import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow as pa
+
+    with adbc.connect(warehouse.url) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    # PostgreSQL numeric (e.g. SUM of bigint) arrives as an opaque string extension type
+    columns = [
+        c.storage.cast(pa.float64()) if isinstance(c.type, pa.BaseExtensionType) else c
+        for c in (ch.combine_chunks() if ch.num_chunks else pa.array([], ch.type) for ch in table.columns)
+    ]
+    return pl.from_arrow(pa.table(columns, names=table.column_names))  # type: ignore[return-value]
+
+
+def build(warehouse: DuckDBWarehouse | PostgresWarehouse, practice: Practice) -> None:
+    with RawWriter(warehouse) as writer:
+        writer.replace(practice.to_arrow(sync_run_id=1))
+    summary = run_transform(settings_for(warehouse), execution_time=RUN_AT)
+    assert summary.models_backfilled == 76 and summary.warnings == []
+
+
+@pytest.fixture(scope="module")
+def practice() -> Practice:
+    return generate_practice(GeneratorConfig(seed=11, patients=150, today=TODAY))
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(practice: Practice, tmp_path_factory: pytest.TempPathFactory) -> DuckDBWarehouse:
+    warehouse = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("duck") / "warehouse.duckdb"))
+    build(warehouse, practice)
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def postgres_warehouse(practice: Practice, pg_server: PostgresWarehouse) -> Iterator[PostgresWarehouse]:
+    import uuid
+
+    import psycopg
+
+    name = f"dtest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    warehouse = msgspec.structs.replace(pg_server, database=name)
+    try:
+        build(warehouse, practice)
+        yield warehouse
+    finally:
+        with psycopg.connect(pg_server.url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> DuckDBWarehouse | PostgresWarehouse:
+    return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+# ---- the oracle: KPIs computed here from the generator's frames --------------------------------
+
+
+def _dated(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    day = pl.col(column).cast(pl.Date)
+    return frame.filter(day.is_not_null() & (day != NO_DATE)).with_columns(month=day.dt.truncate("1mo"))
+
+
+def _by_month(frame: pl.DataFrame, column: str, value: pl.Expr, name: str) -> pl.DataFrame:
+    return _dated(frame, column).group_by("month").agg(value.sum().alias(name))
+
+
+@pytest.fixture(scope="module")
+def oracle(practice: Practice) -> dict[str, pl.DataFrame]:
+    t = practice.tables
+    procs, splits, cps = t["procedurelog"], t["paysplit"], t["claimproc"]
+    done = procs.filter(pl.col("ProcStatus") == 2)
+    received = cps.filter(pl.col("Status").is_in([1, 4]))
+    on_check = received.filter(pl.col("ClaimPaymentNum") != 0).join(
+        t["claimpayment"].select("ClaimPaymentNum", "CheckDate"), on="ClaimPaymentNum"
+    )
+    money = [
+        _by_month(done, "ProcDate", pl.col("ProcFee") * (pl.col("UnitQty") + pl.col("BaseUnits")), "gross"),
+        _by_month(cps.filter(pl.col("Status") == 7), "DateCP", pl.col("WriteOff"), "capitation"),
+        _by_month(t["adjustment"], "AdjDate", pl.col("AdjAmt"), "adjustments"),
+        _by_month(received, "DateCP", pl.col("WriteOff"), "writeoffs"),
+        _by_month(
+            splits.filter(pl.col("UnearnedType") == 0), "DatePay", pl.col("SplitAmt"), "patient_income"
+        ),
+        _by_month(splits.filter(pl.col("UnearnedType") != 0), "DatePay", pl.col("SplitAmt"), "unearned"),
+        _by_month(on_check, "CheckDate", pl.col("InsPayAmt"), "insurance_income"),
+    ]
+    monthly = money[0]
+    for part in money[1:]:
+        monthly = monthly.join(part, on="month", how="full", coalesce=True)
+    monthly = monthly.fill_null(0.0).with_columns(
+        net=pl.col("gross") - pl.col("capitation") + pl.col("adjustments") - pl.col("writeoffs")
+    )
+
+    codes = t["procedurecode"].select("CodeNum", "ProcCode")
+    visits = done.join(codes, on="CodeNum").filter(~pl.col("ProcCode").is_in(["D9986", "D9987"]))
+    living = t["patient"].filter(pl.col("PatStatus") != 4).select("PatNum")
+    first = _dated(visits, "ProcDate").join(living, on="PatNum").group_by("PatNum").agg(pl.col("month").min())
+    new_patients = first.group_by("month").agg(pl.len().alias("new_patients"))
+
+    hist = t["histappointment"]
+    breaks = hist.filter(
+        pl.col("HistApptAction").is_in([2, 3])
+        | ((pl.col("HistApptAction") == 1) & (pl.col("AptStatus") == 5))
+    )
+    first_break = breaks.group_by("AptNum").agg(pl.col("HistDateTStamp").min().cast(pl.Date).alias("day"))
+    appts = (
+        t["appointment"]
+        .select("AptNum", "AptStatus", "AptDateTime")
+        .join(first_break, on="AptNum", how="left")
+    )
+    broken = appts.filter(pl.col("day").is_not_null() | (pl.col("AptStatus") == 5)).with_columns(
+        day=pl.coalesce("day", pl.col("AptDateTime").cast(pl.Date))
+    )
+    broken_monthly = _dated(broken, "day").group_by("month").agg(pl.len().alias("broken"))
+
+    guarantors = t["patient"].filter(pl.col("PatNum") == pl.col("Guarantor"))
+    stored = guarantors.select(
+        guarantor_id="PatNum",
+        bal_0_30="Bal_0_30",
+        bal_31_60="Bal_31_60",
+        bal_61_90="Bal_61_90",
+        bal_over_90="BalOver90",
+        bal_total="BalTotal",
+        ins_est="InsEst",
+    )
+    return {"monthly": monthly, "new_patients": new_patients, "broken": broken_monthly, "aging": stored}
+
+
+def assert_same(expected: pl.DataFrame, actual: pl.DataFrame, key: str, columns: list[str]) -> None:
+    """Every key in either frame, every column equal to the cent (a missing row counts as 0)."""
+    both = expected.join(actual, on=key, how="full", coalesce=True, suffix="_mart").fill_null(0)
+    for col in columns:
+        wrong = both.filter(
+            (pl.col(col).cast(pl.Float64) - pl.col(f"{col}_mart").cast(pl.Float64)).abs() >= CENT
+        )
+        assert wrong.is_empty(), (
+            f"{col} differs for {wrong.height} {key}(s):\n{wrong.select(key, col, col + '_mart')}"
+        )
+
+
+# ---- the tests ---------------------------------------------------------------------------------
+
+
+def test_production_income_and_writeoffs_equal_the_source(
+    warehouse: DuckDBWarehouse | PostgresWarehouse, oracle: dict[str, pl.DataFrame]
+) -> None:
+    mart = read(
+        warehouse,
+        """
+        SELECT month_start AS month, SUM(gross_production) AS gross,
+               SUM(capitation_writeoffs) AS capitation, SUM(adjustments) AS adjustments,
+               SUM(insurance_writeoffs) AS writeoffs, SUM(net_production) AS net,
+               SUM(patient_income) AS patient_income, SUM(unearned_income) AS unearned,
+               SUM(insurance_income) AS insurance_income
+        FROM marts.production_summary GROUP BY 1
+        """,
+    ).with_columns(pl.col("month").cast(pl.Date))
+    expected = oracle["monthly"]
+    assert expected["gross"].sum() > 100_000 and expected["insurance_income"].sum() > 10_000
+    cols = [
+        "gross",
+        "capitation",
+        "adjustments",
+        "writeoffs",
+        "net",
+        "patient_income",
+        "unearned",
+        "insurance_income",
+    ]
+    assert_same(expected, mart, "month", cols)
+
+
+def test_family_aging_equals_the_generators_stored_balances(
+    warehouse: DuckDBWarehouse | PostgresWarehouse, oracle: dict[str, pl.DataFrame]
+) -> None:
+    mart = read(
+        warehouse,
+        f"""
+        SELECT guarantor_id, bal_0_30, bal_31_60, bal_61_90, bal_over_90, bal_total, ins_est
+        FROM marts.ar_aging WHERE as_of_date = DATE '{TODAY}'
+        """,
+    )
+    expected = oracle["aging"]
+    assert expected.filter(pl.col("bal_total") != 0).height > 20
+    assert_same(
+        expected,
+        mart,
+        "guarantor_id",
+        ["bal_0_30", "bal_31_60", "bal_61_90", "bal_over_90", "bal_total", "ins_est"],
+    )
+
+
+def test_new_patients_and_broken_appointments_equal_the_source(
+    warehouse: DuckDBWarehouse | PostgresWarehouse, oracle: dict[str, pl.DataFrame]
+) -> None:
+    new = read(warehouse, "SELECT month_start AS month, new_patients FROM marts.patient_retention")
+    assert_same(
+        oracle["new_patients"], new.with_columns(pl.col("month").cast(pl.Date)), "month", ["new_patients"]
+    )
+    broken = read(
+        warehouse,
+        "SELECT month_start AS month, SUM(broken_appointments) AS broken "
+        "FROM marts.broken_appointments GROUP BY 1",
+    )
+    assert oracle["broken"]["broken"].sum() > 10
+    assert_same(oracle["broken"], broken.with_columns(pl.col("month").cast(pl.Date)), "month", ["broken"])
+
+
+def test_duckdb_and_postgres_marts_agree(
+    duckdb_warehouse: DuckDBWarehouse, postgres_warehouse: PostgresWarehouse
+) -> None:
+    """Same models, same data, two engines: every mart has the same rows (money to the cent)."""
+    marts = read(
+        duckdb_warehouse,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1",
+    )["table_name"].to_list()
+    assert len(marts) == 23
+    for name in marts:
+        left = _canonical(read(duckdb_warehouse, f"SELECT * FROM marts.{name}"))
+        right = _canonical(read(postgres_warehouse, f"SELECT * FROM marts.{name}"))
+        assert left.columns == right.columns, name
+        assert left.height == right.height, name
+        assert left.equals(right), f"marts.{name} differs between DuckDB and PostgreSQL"
+
+
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Comparable across engines: floats rounded to the cent, integers as Int64, dates as Date, sorted."""
+    out = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_float() or dtype.is_decimal():
+            col = col.cast(pl.Float64).round(4)
+        elif dtype.is_integer():
+            col = col.cast(pl.Int64)
+        elif isinstance(dtype, pl.Datetime):
+            col = col.dt.replace_time_zone(None).cast(pl.Datetime("us"))
+        out.append(col.alias(name))
+    return frame.select(out).sort(frame.columns, nulls_last=True)
