@@ -32,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psutil
 import psycopg
 import yaml
@@ -86,7 +87,9 @@ class PeakMemory:
         return self.peak
 
 
-def _run_sync(project: Path, gateway: str, *extra: str) -> dict[str, Any]:
+def _run_sync(project: Path, gateway: str) -> dict[str, Any]:
+    """One `dental sync` process, timed from launch to exit (the project's config.yaml sets
+    `workers`); `run_seconds` is the sync's own figure, without interpreter start-up."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DENTAL_")}
     env["PYTHONPATH"] = str(SRC) + os.pathsep + env.get("PYTHONPATH", "")
     command = [
@@ -101,9 +104,7 @@ def _run_sync(project: Path, gateway: str, *extra: str) -> dict[str, Any]:
         "--json",
     ]
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     memory = PeakMemory(proc.pid)
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
@@ -138,6 +139,20 @@ def _fresh_pg(server: PostgresWarehouse, name: str) -> PostgresWarehouse:
     )
 
 
+def _drop_pg(server: PostgresWarehouse, name: str) -> None:
+    admin = msgspec.structs.replace(server, database="postgres")
+    with psycopg.connect(admin.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _quiesce(server: PostgresWarehouse) -> None:
+    """Flush what earlier runs left for PostgreSQL to write, so it is not billed to the next one."""
+    admin = msgspec.structs.replace(server, database="postgres")
+    with psycopg.connect(admin.url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    time.sleep(1)
+
+
 def _source_rows(source: MySQLSource) -> int:
     try:
         with connect(source) as conn, conn.cursor() as cur:
@@ -153,7 +168,9 @@ def _source_rows(source: MySQLSource) -> int:
         return 0
 
 
-def _project(folder: Path, source: MySQLSource, pg: PostgresWarehouse, duck: DuckDBWarehouse) -> None:
+def _project(
+    folder: Path, source: MySQLSource, pg: PostgresWarehouse, duck: DuckDBWarehouse, workers: int
+) -> None:
     config = {
         "gateways": {
             "duckdb": {"connection": {"type": "duckdb", "database": duck.database}},
@@ -169,7 +186,7 @@ def _project(folder: Path, source: MySQLSource, pg: PostgresWarehouse, duck: Duc
             },
         },
         "default_gateway": "postgres",
-        "variables": {"dental": {"source_url": source.url}},
+        "variables": {"dental": {"source_url": source.url, "sync": {"workers": workers}}},
     }
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
 
@@ -218,6 +235,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the source database when it has the rows")
     parser.add_argument("--no-peers", action="store_true", help="skip the floor and pgloader")
     parser.add_argument("--discover-tables", type=int, default=430)
+    parser.add_argument("--repeat", type=int, default=2, help="repetitions; the best of each is shown")
+    parser.add_argument("--workers", type=int, default=0, help="dental sync workers (0: one per core)")
     args = parser.parse_args()
     console = Console()
     source = MySQLSource.from_url(args.source)
@@ -237,34 +256,60 @@ def main() -> None:
     if Path(duck.database).exists():
         Path(duck.database).unlink()
     pg = _fresh_pg(server, "sync_bench_dental")
-    _project(folder, source, pg, duck)
+    _project(folder, source, pg, duck, args.workers)
     discover(source, SyncSettings(), folder / "dental_tables.yaml")
 
     results: dict[str, dict[str, Any]] = {}
-    for gateway in ("postgres", "duckdb"):
-        console.print(f"full sync -> {gateway} ...")
-        results[f"dental sync full ({gateway})"] = _run_sync(folder, gateway)
+    runs: dict[str, list[dict[str, Any]]] = {}
+
+    def keep(name: str, result: dict[str, Any]) -> None:
+        """Every repetition is recorded; the table shows the best (this box is shared and noisy)."""
+        runs.setdefault(name, []).append(result)
+        if name not in results or result["seconds"] < results[name]["seconds"]:
+            results[name] = result
+
+    for rep in range(args.repeat):
+        for gateway in ("postgres", "duckdb"):
+            if gateway == "postgres":
+                pg = _fresh_pg(server, "sync_bench_dental")
+            elif Path(duck.database).exists():
+                Path(duck.database).unlink()
+            _quiesce(server)
+            console.print(f"[{rep + 1}/{args.repeat}] full sync -> {gateway} ...")
+            keep(f"dental sync full ({gateway})", _run_sync(folder, gateway))
+        if not args.no_peers:
+            peer_db = _fresh_pg(server, "sync_bench_peers")
+            _quiesce(server)
+            floor = peers.floor(source, peer_db.url)
+            console.print(f"[{rep + 1}/{args.repeat}] {floor.name}: {floor.seconds:.1f} s ok={floor.ok}")
+            keep(
+                floor.name, {"seconds": floor.seconds, "rows": floor.rows, "ok": floor.ok, "note": floor.note}
+            )
     if not args.no_peers:
         peer_db = _fresh_pg(server, "sync_bench_peers")
-        for peer in (peers.floor(source, peer_db.url), peers.pgloader(source, peer_db.url)):
-            console.print(f"{peer.name} ... {peer.seconds:.1f} s ok={peer.ok} {peer.note}")
-            results[peer.name] = {
-                "seconds": peer.seconds,
-                "rows": peer.rows,
-                "ok": peer.ok,
-                "note": peer.note,
-            }
-    changes = apply_changes(source, int(rows * args.changes), seed=args.seed, today=args.today)
-    console.print(f"applied {changes.total:,} changed rows; incremental syncs ...")
-    for gateway in ("postgres", "duckdb"):
-        results[f"dental sync incremental ({gateway})"] = _run_sync(folder, gateway)
+        _quiesce(server)
+        loader = peers.pgloader(source, peer_db.url)
+        console.print(f"{loader.name}: {loader.seconds:.1f} s ok={loader.ok} {loader.note}")
+        keep(
+            loader.name,
+            {"seconds": loader.seconds, "rows": loader.rows, "ok": loader.ok, "note": loader.note},
+        )
+        _drop_pg(server, "sync_bench_peers")
+    changed = 0
+    for rep in range(args.repeat):
+        changes = apply_changes(source, int(rows * args.changes), seed=args.seed + rep, today=args.today)
+        changed = changes.total
+        console.print(f"[{rep + 1}/{args.repeat}] applied {changed:,} changed rows; incremental syncs ...")
+        for gateway in ("postgres", "duckdb"):
+            _quiesce(server)
+            keep(f"dental sync incremental ({gateway})", _run_sync(folder, gateway))
     differences = {}
     for gateway, target in (("postgres", pg), ("duckdb", duck)):
         settings = Settings(project_dir=folder, source=source, gateway=gateway, warehouse=target)
         report = verify(settings)
         differences[gateway] = report.difference_count
     wide = _discover_wide(source, args.discover_tables, folder) if args.discover_tables else None
-    _report(console, args, rows, changes.total, results, differences, wide)
+    _report(console, args, rows, changed, results, runs, differences, wide)
 
 
 def _pg_parts(url: str) -> dict[str, Any]:
@@ -280,6 +325,7 @@ def _report(
     rows: int,
     changed: int,
     results: dict[str, dict[str, Any]],
+    runs: dict[str, list[dict[str, Any]]],
     differences: dict[str, int],
     wide: dict[str, Any] | None,
 ) -> None:
@@ -312,7 +358,14 @@ def _report(
     for gateway in ("postgres", "duckdb"):
         full = results[f"dental sync full ({gateway})"]["seconds"]
         incremental = results[f"dental sync incremental ({gateway})"]["seconds"]
-        checks.append(f"{gateway}: incremental / full = {incremental / full:.1%} (target < 5%)")
+        inside = (
+            results[f"dental sync incremental ({gateway})"]["run_seconds"]
+            / results[f"dental sync full ({gateway})"]["run_seconds"]
+        )
+        checks.append(
+            f"{gateway}: incremental / full = {incremental / full:.1%} per process, "
+            f"{inside:.1%} without interpreter start-up (target < 5%)"
+        )
     peak = max(r.get("peak_mb", 0) for r in results.values())
     checks.append(f"peak memory {peak:,.0f} MB (target < 2048 MB at 17.8M rows)")
     checks.append(f"verify differences: {differences}")
@@ -326,7 +379,8 @@ def _report(
         "rows": rows,
         "changed_rows": changed,
         "cpus": os.cpu_count(),
-        "results": results,
+        "best": results,
+        "runs": runs,
         "verify_differences": differences,
         "discover": wide,
         "checks": checks,
