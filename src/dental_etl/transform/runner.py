@@ -83,7 +83,7 @@ def _connection(settings: Settings) -> t.Any:
     wh = settings.warehouse
     if isinstance(wh, DuckDBWarehouse):
         Path(wh.database).parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBConnectionConfig(database=wh.database, register_comments=False)
+        return DuckDBConnectionConfig(database=wh.database, register_comments=False, concurrent_tasks=4)
     assert isinstance(wh, PostgresWarehouse)
     return PostgresConnectionConfig(
         host=wh.host,
