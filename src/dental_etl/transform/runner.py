@@ -82,7 +82,6 @@ def _connection(settings: Settings) -> t.Any:
 
     wh = settings.warehouse
     if isinstance(wh, DuckDBWarehouse):
-        Path(wh.database).parent.mkdir(parents=True, exist_ok=True)
         return DuckDBConnectionConfig(database=wh.database, register_comments=False, concurrent_tasks=4)
     assert isinstance(wh, PostgresWarehouse)
     return PostgresConnectionConfig(
@@ -93,6 +92,27 @@ def _connection(settings: Settings) -> t.Any:
         database=wh.database,
         register_comments=False,
     )
+
+
+def check_warehouse(settings: Settings) -> None:
+    """Fail in a second, with one line naming the warehouse, before SQLMesh loads the project."""
+    wh = settings.warehouse
+    if isinstance(wh, PostgresWarehouse):
+        import psycopg
+
+        try:
+            psycopg.connect(wh.url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise WarehouseUnreachable(
+                f"cannot reach warehouse {wh.display}: {reason} (check DENTAL_PG_* or the postgres gateway)"
+            ) from exc
+    else:
+        folder = Path(wh.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnreachable(f"cannot create the DuckDB folder {folder}: {exc}") from exc
 
 
 def open_context(settings: Settings) -> Context:
@@ -130,6 +150,7 @@ def run_transform(
     (a model or a blocking audit failed) or WarehouseUnreachable."""
     from sqlmesh.core.console import get_console, set_console
 
+    check_warehouse(settings)
     console = _console()
     previous = get_console()
     set_console(console)
