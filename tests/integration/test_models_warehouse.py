@@ -1,15 +1,19 @@
-"""The whole SQLMesh project built on DuckDB and on PostgreSQL over a small synthetic practice.
+"""The whole pipeline over a small synthetic practice: generated into MariaDB, copied by `dental
+sync` into DuckDB and into PostgreSQL, then the SQLMesh project built on each.
 
 The KPIs in the marts must equal an independent computation made here, in polars, straight from
 the generator's OpenDental tables for the same seed (not by calling the models): production,
 income (patient and insurance), write-offs, adjustments, new patients, broken appointments, and
 the A/R aging of every family, which must also equal the balances the generator stored on the
-guarantors (docs/ledger_rules.md).
+guarantors (docs/ledger_rules.md). Then a day of activity (`apply_changes`) is synced and the
+models run incrementally: staging touches only the changed rows, and every mart equals a full
+rebuild from scratch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +21,10 @@ import msgspec
 import polars as pl
 import pytest
 
-from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings, load_settings
-from dental_etl.synthetic import GeneratorConfig, Practice, generate_practice
-from dental_etl.transform.rawload import RawWriter
+from dental_etl.mysql import connect
+from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings, load_settings
+from dental_etl.sync.runner import run_sync
+from dental_etl.synthetic import GeneratorConfig, Practice, apply_changes, generate_practice, write_to_mariadb
 from dental_etl.transform.runner import run_transform
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -29,9 +34,10 @@ NO_DATE = dt.date(1, 1, 1)
 CENT = 0.005
 
 
-def settings_for(warehouse: DuckDBWarehouse | PostgresWarehouse) -> Settings:
+def settings_for(source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse) -> Settings:
     gateway = "duckdb" if isinstance(warehouse, DuckDBWarehouse) else "postgres"
-    return msgspec.structs.replace(load_settings(PROJECT_DIR), gateway=gateway, warehouse=warehouse)
+    base = load_settings(PROJECT_DIR)
+    return msgspec.structs.replace(base, source=source, gateway=gateway, warehouse=warehouse)
 
 
 def read(warehouse: DuckDBWarehouse | PostgresWarehouse, sql: str) -> pl.DataFrame:
@@ -55,11 +61,24 @@ def read(warehouse: DuckDBWarehouse | PostgresWarehouse, sql: str) -> pl.DataFra
     return pl.from_arrow(pa.table(columns, names=table.column_names))  # type: ignore[return-value]
 
 
-def build(warehouse: DuckDBWarehouse | PostgresWarehouse, practice: Practice) -> None:
-    with RawWriter(warehouse) as writer:
-        writer.replace(practice.to_arrow(sync_run_id=1))
-    summary = run_transform(settings_for(warehouse), execution_time=RUN_AT)
-    assert summary.models_backfilled == 76 and summary.warnings == []
+def build(
+    source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, when: dt.datetime = RUN_AT
+) -> None:
+    """`dental sync` then `dental transform`, as `dental sync --transform` does."""
+    settings = settings_for(source, warehouse)
+    run = run_sync(settings)
+    assert not run.failed, [r.error for r in run.tables if r.error]
+    summary = run_transform(settings, execution_time=when)
+    assert summary.warnings == []
+
+
+def new_source(server: MySQLSource, practice: Practice, created: list[str]) -> MySQLSource:
+    import uuid
+
+    source = server.with_database(f"dtest_{uuid.uuid4().hex[:10]}")
+    created.append(source.database)
+    write_to_mariadb(practice, source)
+    return source
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +87,34 @@ def practice() -> Practice:
 
 
 @pytest.fixture(scope="module")
-def duckdb_warehouse(practice: Practice, tmp_path_factory: pytest.TempPathFactory) -> DuckDBWarehouse:
+def sources(mysql_server: MySQLSource) -> Iterator[tuple[MySQLSource, list[str]]]:
+    """A factory's state: MariaDB databases made by this module, dropped at the end."""
+    created: list[str] = []
+    yield mysql_server, created
+    conn = connect(mysql_server, database=False)
+    try:
+        with conn.cursor() as cur:
+            for name in created:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def source(practice: Practice, sources: tuple[MySQLSource, list[str]]) -> MySQLSource:
+    server, created = sources
+    return new_source(server, practice, created)
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(source: MySQLSource, tmp_path_factory: pytest.TempPathFactory) -> DuckDBWarehouse:
     warehouse = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("duck") / "warehouse.duckdb"))
-    build(warehouse, practice)
+    build(source, warehouse)
     return warehouse
 
 
 @pytest.fixture(scope="module")
-def postgres_warehouse(practice: Practice, pg_server: PostgresWarehouse) -> Iterator[PostgresWarehouse]:
+def postgres_warehouse(source: MySQLSource, pg_server: PostgresWarehouse) -> Iterator[PostgresWarehouse]:
     import uuid
 
     import psycopg
@@ -85,7 +124,7 @@ def postgres_warehouse(practice: Practice, pg_server: PostgresWarehouse) -> Iter
         conn.execute(f'CREATE DATABASE "{name}"')
     warehouse = msgspec.structs.replace(pg_server, database=name)
     try:
-        build(warehouse, practice)
+        build(source, warehouse)
         yield warehouse
     finally:
         with psycopg.connect(pg_server.url, autocommit=True) as conn:
@@ -255,10 +294,7 @@ def test_duckdb_and_postgres_marts_agree(
     duckdb_warehouse: DuckDBWarehouse, postgres_warehouse: PostgresWarehouse
 ) -> None:
     """Same models, same data, two engines: every mart has the same rows (money to the cent)."""
-    marts = read(
-        duckdb_warehouse,
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1",
-    )["table_name"].to_list()
+    marts = read(duckdb_warehouse, MART_NAMES_SQL)["table_name"].to_list()
     assert len(marts) == 23
     for name in marts:
         left = _canonical(read(duckdb_warehouse, f"SELECT * FROM marts.{name}"))
@@ -281,3 +317,47 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
             col = col.dt.replace_time_zone(None).cast(pl.Datetime("us"))
         out.append(col.alias(name))
     return frame.select(out).sort(frame.columns, nulls_last=True)
+
+
+MART_NAMES_SQL = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+
+
+def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
+    practice: Practice,
+    sources: tuple[MySQLSource, list[str]],
+    duckdb_warehouse: DuckDBWarehouse,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    server, created = sources
+    # the built warehouse, copied with the same file name (DuckDB names its catalog after the file),
+    # and an identical copy of the source it was synced from
+    source = new_source(server, practice, created)
+    warehouse = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("incremental") / "warehouse.duckdb"))
+    shutil.copy(duckdb_warehouse.database, warehouse.database)
+    changes = apply_changes(source, 300, seed=3, today=TODAY + dt.timedelta(days=1))
+    assert changes.total > 100 and sum(c.deleted for c in changes.tables.values()) > 0
+    settings = settings_for(source, warehouse)
+    run = run_sync(settings)
+    assert not run.failed
+    later = RUN_AT + dt.timedelta(days=1)
+    summary = run_transform(settings, execution_time=later)
+    assert summary.models_backfilled == 0 and summary.models_run == 76
+
+    # staging merged exactly the rows the sync wrote in this run (changed and new ones), kept the
+    # others as they were, and dropped the rows deleted at the source
+    for table in ("procedurelog", "appointment", "paysplit", "claimproc", "commlog", "adjustment", "patient"):
+        sql = "SELECT _sync_run_id, COUNT(*) AS n FROM {} GROUP BY 1 ORDER BY 1"
+        raw = read(warehouse, sql.format(f"raw.{table}"))
+        staged = read(warehouse, sql.format(f"staging.stg_{table}"))
+        assert raw.equals(staged), table
+        new_rows = raw.filter(pl.col("_sync_run_id") == run.run_id)["n"].sum()
+        assert 0 < new_rows < 0.2 * raw["n"].sum(), table
+
+    fresh = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("rebuild") / "warehouse.duckdb"))
+    build(source, fresh, when=later)
+    names = read(warehouse, MART_NAMES_SQL)["table_name"].to_list()
+    assert len(names) == 23
+    for name in names:
+        incremental = _canonical(read(warehouse, f"SELECT * FROM marts.{name}"))
+        rebuilt = _canonical(read(fresh, f"SELECT * FROM marts.{name}"))
+        assert incremental.equals(rebuilt), f"marts.{name}: incremental run differs from a full rebuild"

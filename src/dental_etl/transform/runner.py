@@ -82,8 +82,7 @@ def _connection(settings: Settings) -> t.Any:
 
     wh = settings.warehouse
     if isinstance(wh, DuckDBWarehouse):
-        Path(wh.database).parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBConnectionConfig(database=wh.database, register_comments=False)
+        return DuckDBConnectionConfig(database=wh.database, register_comments=False, concurrent_tasks=4)
     assert isinstance(wh, PostgresWarehouse)
     return PostgresConnectionConfig(
         host=wh.host,
@@ -93,6 +92,27 @@ def _connection(settings: Settings) -> t.Any:
         database=wh.database,
         register_comments=False,
     )
+
+
+def check_warehouse(settings: Settings) -> None:
+    """Fail in a second, with one line naming the warehouse, before SQLMesh loads the project."""
+    wh = settings.warehouse
+    if isinstance(wh, PostgresWarehouse):
+        import psycopg
+
+        try:
+            psycopg.connect(wh.url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise WarehouseUnreachable(
+                f"cannot reach warehouse {wh.display}: {reason} (check DENTAL_PG_* or the postgres gateway)"
+            ) from exc
+    else:
+        folder = Path(wh.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnreachable(f"cannot create the DuckDB folder {folder}: {exc}") from exc
 
 
 def open_context(settings: Settings) -> Context:
@@ -129,26 +149,28 @@ def run_transform(
     """Plan + apply model changes (non-interactive), then run every model. Raises TransformFailed
     (a model or a blocking audit failed) or WarehouseUnreachable."""
     from sqlmesh.core.console import get_console, set_console
-    from sqlmesh.utils.errors import SQLMeshError
 
+    check_warehouse(settings)
     console = _console()
     previous = get_console()
     set_console(console)
     when = execution_time or datetime.now()
     try:
         ctx = open_context(settings)
-    except (SQLMeshError, Exception) as exc:
+    except Exception as exc:
         set_console(previous)
         raise TransformFailed(f"cannot load the SQLMesh project in {settings.project_dir}: {exc}") from exc
     try:
         started = time.perf_counter()
         try:
-            plan = ctx.plan(
-                auto_apply=True, no_prompts=True, skip_tests=skip_tests, execution_time=when, run=False
-            )
-        except (SQLMeshError, Exception) as exc:
+            plan = ctx.plan_builder(execution_time=when, skip_tests=skip_tests).build()
+            changed = sorted(sn.name for sn in plan.new_snapshots if not sn.is_external)
+            # Apply only when the project changed (or on the first build): applying an unchanged
+            # plan would also backfill every model up to today, and the run below does that.
+            if plan.has_changes:
+                ctx.apply(plan)
+        except Exception as exc:
             _fail("plan", settings, console, exc)
-        changed = sorted(s.name for s in plan.new_snapshots if not s.is_external) if plan else []
         planned_at = time.perf_counter()
         backfilled = set(console.evaluated)
         console.evaluated.clear()
@@ -158,7 +180,7 @@ def run_transform(
         if backfilled != every_model:
             try:
                 status = ctx.run(ignore_cron=True, execution_time=when)
-            except (SQLMeshError, Exception) as exc:
+            except Exception as exc:
                 _fail("run", settings, console, exc)
             if status.is_failure:
                 _fail("run", settings, console, None)

@@ -1,0 +1,166 @@
+"""How long the SQLMesh models take: a full build over a synthetic OpenDental practice, then an
+incremental run after about 1% of the rows changed, on DuckDB and on PostgreSQL.
+
+Pipeline, per warehouse: generate the practice (`--rows`, default 1,000,000) into MariaDB ->
+`dental sync` (full) -> **full build** (`run_transform` on an empty project: plan + backfill of
+every model) -> a run with no new data (SQLMesh's fixed cost) -> `apply_changes` (~1% of rows:
+inserts, edits, hard deletes) -> `dental sync` (incremental) -> **incremental run**
+(`run_transform`). Target: the incremental run under 10% of the full build.
+
+Run: `python benchmarks/models.py` (`--rows 17800000` for the real practice's size,
+`--gateways duckdb` for one engine). Writes benchmarks/results/models.json. Scratch databases
+(`md_bench*` in MariaDB and PostgreSQL, `data/md_bench/` for DuckDB) are replaced on each run and
+dropped afterwards unless `--keep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from dental_etl.mysql import connect, quote_ident
+from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings, load_settings
+from dental_etl.sync.runner import run_sync
+from dental_etl.synthetic import GeneratorConfig, apply_changes, generate_practice, write_to_mariadb
+from dental_etl.transform.runner import run_transform
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results" / "models.json"
+
+
+def _settings(source: MySQLSource, gateway: str, pg_url: str) -> Settings:
+    base = load_settings(PROJECT_DIR)
+    if gateway == "duckdb":
+        folder = PROJECT_DIR / "data" / "md_bench"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        warehouse: DuckDBWarehouse | PostgresWarehouse = DuckDBWarehouse(
+            database=str(folder / "warehouse.duckdb")
+        )
+    else:
+        server = base.with_gateway("postgres").warehouse
+        assert isinstance(server, PostgresWarehouse)
+        warehouse = msgspec.structs.replace(server, database="md_bench")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "md_bench" WITH (FORCE)')
+            conn.execute('CREATE DATABASE "md_bench"')
+    return msgspec.structs.replace(base, source=source, gateway=gateway, warehouse=warehouse)
+
+
+def _drop(settings: Settings, pg_url: str) -> None:
+    if settings.gateway == "duckdb":
+        shutil.rmtree(Path(settings.warehouse.database).parent, ignore_errors=True)  # type: ignore[union-attr]
+    else:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "md_bench" WITH (FORCE)')
+
+
+def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: str) -> dict[str, object]:
+    source = MySQLSource.from_url(args.server)
+    config = GeneratorConfig.for_rows(args.rows, seed=args.seed, today=args.today)
+    write_to_mariadb(generate_practice(config), source, replace=True)
+    settings = _settings(source, gateway, pg_url)
+    day = datetime.combine(args.today, datetime.min.time()) + timedelta(hours=9)
+    started = time.perf_counter()
+    full_sync = run_sync(settings)
+    sync_s = time.perf_counter() - started
+    assert not full_sync.failed, [r.error for r in full_sync.tables if r.error]
+
+    full = run_transform(settings, execution_time=day)
+    noop = run_transform(settings, execution_time=day + timedelta(minutes=5))
+    changes = apply_changes(source, max(1, practice_rows // 100), seed=args.seed, today=args.today)
+    started = time.perf_counter()
+    inc_sync = run_sync(settings)
+    inc_sync_s = time.perf_counter() - started
+    assert not inc_sync.failed
+    incremental = run_transform(settings, execution_time=day + timedelta(minutes=10))
+    if not args.keep:
+        _drop(settings, pg_url)
+    full_s = full.plan_seconds + full.run_seconds
+    inc_s = incremental.plan_seconds + incremental.run_seconds
+    return {
+        "gateway": gateway,
+        "rows": practice_rows,
+        "changed_rows": changes.total,
+        "sync_full_s": round(sync_s, 1),
+        "sync_incremental_s": round(inc_sync_s, 1),
+        "full_build_s": round(full_s, 1),
+        "full_models": full.models_backfilled + full.models_run,
+        "noop_run_s": round(noop.plan_seconds + noop.run_seconds, 1),
+        "incremental_run_s": round(inc_s, 1),
+        "incremental_plan_check_s": incremental.plan_seconds,
+        "incremental_over_full": round(inc_s / full_s, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="target total rows (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2025, 6, 30))
+    parser.add_argument("--gateways", default="duckdb,postgres", help="comma-separated: duckdb, postgres")
+    parser.add_argument(
+        "--server",
+        default="mysql://root@127.0.0.1:3306/md_bench_src",
+        help="MariaDB URL of the scratch source database (replaced)",
+    )
+    parser.add_argument(
+        "--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL admin URL"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    args = parser.parse_args()
+    console = Console()
+
+    config = GeneratorConfig.for_rows(args.rows, seed=args.seed, today=args.today)
+    rows = generate_practice(config).row_count
+    results = [bench(g.strip(), args, rows, args.pg) for g in args.gateways.split(",") if g.strip()]
+    if not args.keep:
+        source = MySQLSource.from_url(args.server)
+        with connect(source, database=False) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(source.database)}")
+
+    table = Table(
+        "warehouse",
+        "rows",
+        "changed",
+        "full build s",
+        "no-op run s",
+        "incremental run s",
+        "incr / full",
+        "sync full s",
+        "sync incr s",
+        title=f"SQLMesh models over the synthetic OpenDental ({rows:,} rows)",
+    )
+    for r in results:
+        table.add_row(
+            str(r["gateway"]),
+            f"{r['rows']:,}",
+            f"{r['changed_rows']:,}",
+            f"{r['full_build_s']}",
+            f"{r['noop_run_s']}",
+            f"{r['incremental_run_s']}",
+            f"{100 * float(r['incremental_over_full']):.0f}%",  # type: ignore[arg-type]
+            f"{r['sync_full_s']}",
+            f"{r['sync_incremental_s']}",
+        )
+    console.print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    previous[str(args.rows)] = {
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+        "results": results,
+    }
+    RESULTS.write_text(json.dumps(previous, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
