@@ -15,7 +15,7 @@ import polars as pl
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.rand import DAY, datetimes, pick
 from dental_etl.synthetic.reference import Reference
-from dental_etl.synthetic.staffing import BLOCKS, Calendar
+from dental_etl.synthetic.staffing import AFTERNOON, BLOCKS, MORNING, Calendar
 from dental_etl.synthetic.visits import BROKEN, COMPLETE, PLANNED, SCHEDULED, UNSCHED, provider_of
 
 CREATED, CHANGED, MISSED, CANCELLED, DELETED = 0, 1, 2, 3, 4
@@ -36,8 +36,8 @@ def times(
     visits: pl.DataFrame, minutes: pl.DataFrame, p: Patients, cal: Calendar, rng: np.random.Generator
 ) -> pl.DataFrame:
     """Appointment start, length and (for completed ones) arrival/seating/dismissal times. An
-    appointment starts on the quarter hour inside one of its provider's blocks that day (the
-    morning only on a half day; emergencies in the morning)."""
+    appointment starts on the quarter hour inside one of its provider's blocks at the clinic that
+    day (emergencies in the morning when the provider works it)."""
     v = visits.join(minutes, on="_vid", how="left").with_columns(pl.col("_minutes").fill_null(0))
     n = v.height
     kind = v["_kind"].to_numpy()
@@ -47,7 +47,8 @@ def times(
     day = v["_day"].to_numpy()
     prov, clinic = provider_of(v, p)
     blocks = cal.blocks(day, prov, clinic)
-    morning = (blocks == 1) | (kind == "E") | (rng.random(n) < 0.5)
+    either = rng.random(n) < np.where(kind == "E", 1.0, 0.5)  # emergencies in the morning if possible
+    morning = (blocks == MORNING) | ((blocks != AFTERNOON) & either)
     block_start, block_stop = (
         np.where(morning, BLOCKS[0][0], BLOCKS[1][0]),
         np.where(morning, BLOCKS[0][1], BLOCKS[1][1]),

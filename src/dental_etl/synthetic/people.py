@@ -90,7 +90,7 @@ class Patients:
         # dentist and hygienist: assigned once the practice has hired (assign_providers)
         self.dentist = np.zeros(n, np.int64)
         self.hygienist = np.zeros(n, np.int64)
-        self.perio = ~child & (rng.random(n) < 0.12 + 0.002 * np.maximum(age_today - 40, 0))
+        self.perio = ~child & (rng.random(n) < 0.16 + 0.003 * np.maximum(age_today - 40, 0))
         self.caries_rate = rng.gamma(0.8, 0.7, n)  # restorative risk: P(findings at an exam) = 1 - exp(-rate)
         self.acceptance = rng.beta(6, 2.5, n)
         self.compliance = np.where(rng.random(n) < 0.3, rng.uniform(1.3, 2.6, n), rng.uniform(0.95, 1.1, n))

@@ -59,7 +59,7 @@ VISIT_MINUTES = 120  # accepted treatment is booked in visits of about two hours
 MINUTES = np.array([c.minutes for c in catalog.CODES])
 MAJOR = np.array([c.coverage == "major" for c in catalog.CODES])
 HYGIENE = np.array([c.hygiene for c in catalog.CODES])
-ADULT_FLUORIDE = 0.2
+ADULT_FLUORIDE = 0.3
 
 
 def _procs(vid, pat, code, status, day, prov, entry, **extra) -> pl.DataFrame:

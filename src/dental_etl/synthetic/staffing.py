@@ -5,9 +5,9 @@ appointment is placed on a provider's day) measures the chair hours the patients
 and practice year: the hygiene chair for hygienists; restorative and emergency visits for dentists
 (the exam in a hygiene appointment costs the dentist minutes, not a chair). From those hours:
 
-- the roster (`roster`): enough dentists and hygienists that each works about four and a half days
-  a week in the busiest year; clinics too small for their own team share one (the dentist works
-  Monday and Tuesday at one clinic, Wednesday at the other);
+- the roster (`roster`): enough dentists and hygienists that each works about four days a week in
+  the busiest year (five at most); clinics too small for their own team share one (the dentist
+  works Monday and Tuesday at one clinic, Wednesday at the other);
 - each provider's weekly pattern per practice year (`Calendar.build`): half-days (08:00-12:00 and
   13:00-17:00) at each of the provider's clinics, as many as the provider's own patients need at a
   realistic utilisation (`UTILISATION`), at most five days;
@@ -34,12 +34,13 @@ from dental_etl.synthetic.rand import EPOCH, day_number, rng_for, to_workday, we
 from dental_etl.synthetic.reference import Reference
 
 DENTIST, HYGIENIST = 0, 1
-BLOCKS = ((8 * 3600, 12 * 3600), (13 * 3600, 17 * 3600))  # a full day; a half day is the morning
+BLOCKS = ((8 * 3600, 12 * 3600), (13 * 3600, 17 * 3600))  # morning and afternoon
+MORNING, AFTERNOON = 1, 2  # bits of a working day's blocks at a clinic (3 = the whole day)
 BLOCK_HOURS = 4.0
 # booked chair hours / scheduled hours: dentists keep room for emergencies and long cases
-UTILISATION = (0.80, 0.90)
+UTILISATION = (0.76, 0.90)
 WORK_WEEKS = 48.5  # 52 weeks less two of vacation and the holidays
-ROSTER_HALF_DAYS = 9  # roster sizing: at the busiest year a provider works about 4.5 days a week
+ROSTER_HALF_DAYS = 8  # roster sizing: in the busiest year a provider works about four days a week
 MAX_HALF_DAYS = 10
 VACATION_WEEKS = 2
 
@@ -50,10 +51,10 @@ def half_days(hours: np.ndarray, role: int) -> np.ndarray:
 
 
 def split(need: np.ndarray) -> np.ndarray:
-    """Whole half-days a week per clinic for a provider's fractional needs: the rounded total
-    (at most a full week; busier providers are overbooked, as real ones get) shared by largest
-    remainder, at least one half-day at every clinic the provider serves."""
-    total = int(min(max(np.rint(need.sum()), len(need)), MAX_HALF_DAYS))
+    """Whole half-days a week per clinic for a provider's fractional needs: the total rounded (up
+    from a quarter; at most a full week: busier providers are overbooked, as real ones get) shared
+    by largest remainder, at least one half-day at every clinic the provider serves."""
+    total = int(min(max(np.ceil(need.sum() - 0.25), len(need)), MAX_HALF_DAYS))
     share = need * total / max(need.sum(), 1e-9)
     h = np.maximum(np.floor(share), 1).astype(np.int64)
     order = np.argsort(-(share - np.floor(share)), kind="stable")
@@ -62,16 +63,52 @@ def split(need: np.ndarray) -> np.ndarray:
     return h
 
 
+def _providers(half_days_a_week: float) -> int:
+    """Providers for a load: about four days a week each, never more than five."""
+    return max(1, round(half_days_a_week / ROSTER_HALF_DAYS), math.ceil(half_days_a_week / MAX_HALF_DAYS))
+
+
+def _week(role: int, clinics: list[int], half: np.ndarray, rank: int, at: np.ndarray) -> np.ndarray:
+    """One week: the clinic of each weekday's morning and afternoon (0 off), for `half` half-days at
+    each clinic: whole days first, leftover half-days paired on one weekday (a morning at one clinic,
+    the afternoon at another). Colleagues start on different weekdays; hygienists take the weekdays
+    a dentist works at the clinic first. `at[role, clinic, weekday]` counts who is where."""
+    plan = np.zeros((5, 2), np.int64)
+    free = [(2 * rank + i) % 5 for i in range(5)]
+
+    def take(c: int) -> int | None:
+        if role == HYGIENIST:
+            free.sort(key=lambda w: (at[DENTIST, c, w] == 0, at[HYGIENIST, c, w]))
+        return free.pop(0) if free else None
+
+    for c, n in zip(clinics, half, strict=True):
+        for _ in range(n // 2):
+            w = take(c)
+            if w is not None:
+                plan[w] = c
+                at[role, c, w] += 1
+    odd = [c for c, n in zip(clinics, half, strict=True) if n % 2]
+    for first in range(0, len(odd), 2):
+        w = take(odd[first])
+        if w is None:
+            break
+        pair = odd[first : first + 2]
+        plan[w, : len(pair)] = pair
+        for c in pair:
+            at[role, c, w] += 1
+    return plan
+
+
 def roster(peak: np.ndarray) -> list[list[int]]:
     """Providers of one role as the clinics each serves, from each clinic's peak half-days a week.
 
-    Clinics that together need at least one provider each get their own team; otherwise the few
-    providers share the clinics round-robin.
+    Clinics that together keep at least one provider each busy get their own team; otherwise the
+    few providers share the clinics round-robin.
     """
     clinics = len(peak)
-    n = max(1, math.ceil(peak.sum() / ROSTER_HALF_DAYS))
+    n = max(_providers(float(peak.sum())), math.ceil(clinics / MAX_HALF_DAYS))
     if n >= clinics:
-        return [[c + 1] for c in range(clinics) for _ in range(max(1, math.ceil(peak[c] / ROSTER_HALF_DAYS)))]
+        return [[c + 1] for c in range(clinics) for _ in range(_providers(float(peak[c])))]
     return [[c + 1 for c in range(clinics) if c % n == i] for i in range(n)]
 
 
@@ -101,7 +138,7 @@ def holidays(first: int, last: int) -> dict[int, str]:
 
 
 class Calendar:
-    """Every provider's working days, per clinic: day numbers and blocks (1 half day, 2 full day).
+    """Every provider's working days, per clinic: day numbers and blocks (MORNING | AFTERNOON bits).
 
     Looked up by a sorted key `pair * SPAN + (day - origin)`, one pair per (provider, clinic), so
     that placing millions of appointments is one `searchsorted`.
@@ -157,36 +194,29 @@ class Calendar:
             role, clinics = roles[prov], serves[prov]
             rank = rank_in_clinic.get((role, clinics[0]), 0)
             rank_in_clinic[(role, clinics[0])] = rank + 1
-            pattern_clinic = np.zeros((years, 5), np.int64)
-            pattern_blocks = np.zeros((years, 5), np.int64)
+            week_plan = np.zeros((years, 5, 2), np.int64)  # clinic of each weekday's morning/afternoon
             for k in range(years):
                 need = np.array([half_days(np.array(hours.get((prov, c, k), 0.0)), role) for c in clinics])
-                free = [(2 * rank + i) % 5 for i in range(5)]  # colleagues start on different days
-                for c, n in zip(clinics, split(need), strict=True):
-                    if role == HYGIENIST:
-                        free.sort(key=lambda w, c=c: (at[DENTIST, k, c, w] == 0, at[HYGIENIST, k, c, w]))
-                    for b in [2] * (n // 2) + [1] * (n % 2):
-                        if not free:
-                            break
-                        w = free.pop(0)
-                        pattern_clinic[k, w], pattern_blocks[k, w] = c, b
-                        at[role, k, c, w] += 1
+                week_plan[k] = _week(role, clinics, split(need), rank, at[:, k])
             # two weeks of vacation a year
             vac_weeks = week[0] + rng.integers(0, (horizon - origin) // 7 + 1, 2 * (years + 2))
             on = open_day & ~np.isin(week, vac_weeks)
             w = np.minimum(wd, 4)
-            blocks_here = np.where(on, pattern_blocks[period, w], 0)
-            sel = blocks_here > 0
-            parts.append(
-                (
-                    np.full(sel.sum(), prov, np.int64),
-                    pattern_clinic[period, w][sel],
-                    days[sel],
-                    blocks_here[sel],
+            for half in (MORNING, AFTERNOON):
+                clinic = np.where(on, week_plan[period, w, half - 1], 0)
+                sel = clinic > 0
+                parts.append(
+                    (np.full(sel.sum(), prov, np.int64), clinic[sel], days[sel], np.full(sel.sum(), half))
                 )
-            )
-        prov_a, clinic_a, day_a, blocks_a = (np.concatenate(x) for x in zip(*parts, strict=True))
-        return cls(prov_a, clinic_a, day_a, blocks_a, origin, horizon, closed)
+        prov_a, clinic_a, day_a, half_a = (np.concatenate(x) for x in zip(*parts, strict=True))
+        # a day's blocks at a clinic: MORNING | AFTERNOON bits
+        merged = (
+            pl.DataFrame({"p": prov_a, "c": clinic_a, "d": day_a, "b": half_a})
+            .group_by("p", "c", "d")
+            .agg(pl.col("b").sum())
+            .sort("p", "c", "d")
+        )
+        return cls(*(merged[x].to_numpy() for x in "pcdb"), origin, horizon, closed)
 
     def _query(self, days: np.ndarray, prov: np.ndarray, clinic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         days = np.asarray(days, np.int64)
@@ -214,7 +244,7 @@ class Calendar:
         )
 
     def blocks(self, days: np.ndarray, prov: np.ndarray, clinic: np.ndarray) -> np.ndarray:
-        """Blocks the provider works at the clinic on each day: 2 full day, 1 morning, 0 not working."""
+        """The provider's blocks at the clinic on each day: MORNING | AFTERNOON bits, 0 not working."""
         q, ok = self._query(days, prov, clinic)
         i = np.clip(np.searchsorted(self.keys, q), 0, len(self.keys) - 1)
         return np.where(ok & (self.keys[i] == q), self.blocks_at[i], 0)
@@ -223,17 +253,22 @@ class Calendar:
         """Provider schedule rows (one per block) and practice holidays between two days."""
         sel = (self.day >= first) & (self.day <= last)
         prov, clinic, day, blocks = self.prov[sel], self.clinic[sel], self.day[sel], self.blocks_at[sel]
-        afternoon = blocks == 2
-        rows = pl.DataFrame(
-            {
-                "ProvNum": np.r_[prov, prov[afternoon]],
-                "ClinicNum": np.r_[clinic, clinic[afternoon]],
-                "_day": np.r_[day, day[afternoon]],
-                "SchedType": 1,
-                "_start": np.r_[np.full(len(day), BLOCKS[0][0]), np.full(afternoon.sum(), BLOCKS[1][0])],
-                "_stop": np.r_[np.full(len(day), BLOCKS[0][1]), np.full(afternoon.sum(), BLOCKS[1][1])],
-            }
-        )
+        parts = []
+        for bit, (start, stop) in zip((MORNING, AFTERNOON), BLOCKS, strict=True):
+            on = (blocks & bit) > 0
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "ProvNum": prov[on],
+                        "ClinicNum": clinic[on],
+                        "_day": day[on],
+                        "SchedType": 1,
+                        "_start": np.full(on.sum(), start),
+                        "_stop": np.full(on.sum(), stop),
+                    }
+                )
+            )
+        rows = pl.concat(parts)
         closed = [(d, name) for d, name in sorted(self.closed.items()) if first <= d <= last]
         holiday_rows = pl.DataFrame(
             {
@@ -305,7 +340,10 @@ def staff_practice(config: GeneratorConfig, p: Patients, ref: Reference) -> Cale
         .group_by("_prov", "_clinic", "_period")
         .agg(_hours=pl.col("_minutes").sum() / 60)
     )
-    booked = {(int(a), int(b), int(c)): float(h) for a, b, c, h in per_prov.iter_rows()}
+    # appointments that break took their time on the book too
+    booked = {
+        (int(a), int(b), int(c)): float(h) * (1 + visits_.BREAK_RATE) for a, b, c, h in per_prov.iter_rows()
+    }
     roles = {int(d): DENTIST for d in ref.dentists} | {int(h): HYGIENIST for h in ref.hygienists}
     return Calendar.build(
         ref.serves, roles, booked, p.start, p.today, config.years, rng_for(seed, "calendar")
