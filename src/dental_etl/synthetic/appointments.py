@@ -76,33 +76,36 @@ def descriptions(procs: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     SetProcDescript): the procedures attached to the appointment (PlannedAptNum for a planned one),
     each as "#3-MO-C2P" (surfaces), "#3-PFZ" (tooth), "UL-SRP4+" (quadrant/arch) or "PerEx", joined
     by ", "; ProcsColored wraps each in a black <span>."""
-    attached = procs.filter((pl.col("_vid") > 0) | (pl.col("_planned_vid") > 0))
-    code = attached["_code"].to_numpy()
-    area = ref.code_area[code]
-    tooth = attached["ToothNum"].to_numpy().astype(object)
-    surf = attached["Surf"].to_numpy().astype(object)
-    abbr = ref.code_abbr[code]
-    one = np.select(
-        [area == 1, area == 2, (area == 4) | (area == 6), area == 5],
-        [
-            "#" + tooth + "-" + surf + "-" + abbr,
-            "#" + tooth + "-" + abbr,
-            surf + "-" + abbr,
-            "S" + surf + "-" + abbr,
-        ],
-        abbr,
+    codes = pl.DataFrame(
+        {"_code": np.arange(len(ref.code_area)), "_area": ref.code_area, "_abbr_": ref.code_abbr.astype(str)}
+    )
+    area = pl.col("_area")
+    one = (
+        pl.when(area == 1)
+        .then(pl.concat_str(pl.lit("#"), "ToothNum", pl.lit("-"), "Surf", pl.lit("-"), "_abbr_"))
+        .when(area == 2)
+        .then(pl.concat_str(pl.lit("#"), "ToothNum", pl.lit("-"), "_abbr_"))
+        .when(area.is_in([4, 6]))
+        .then(pl.concat_str("Surf", pl.lit("-"), "_abbr_"))
+        .when(area == 5)
+        .then(pl.concat_str(pl.lit("S"), "Surf", pl.lit("-"), "_abbr_"))
+        .otherwise(pl.col("_abbr_"))
     )
     return (
-        attached.select(
+        procs.filter((pl.col("_vid") > 0) | (pl.col("_planned_vid") > 0))
+        .join(codes, on="_code", how="left")
+        .select(
             "ProcNum",
             _vid=pl.when(pl.col("_vid") > 0).then(pl.col("_vid")).otherwise(pl.col("_planned_vid")),
-            _one=pl.Series(one, dtype=pl.String),
+            _one=one,
         )
         .sort("ProcNum")
         .group_by("_vid", maintain_order=True)
         .agg(
             ProcDescript=pl.col("_one").str.join(", "),
-            ProcsColored=pl.format('<span color="{}">{}</span>', pl.lit(BLACK), pl.col("_one")).str.join(""),
+            ProcsColored=pl.concat_str(pl.lit(f'<span color="{BLACK}">'), "_one", pl.lit("</span>")).str.join(
+                ""
+            ),
         )
     )
 
