@@ -55,10 +55,12 @@ def split(need: np.ndarray) -> np.ndarray:
     from a quarter; at most a full week: busier providers are overbooked, as real ones get) shared
     by largest remainder, at least one half-day at every clinic the provider serves."""
     total = int(min(max(np.ceil(need.sum() - 0.25), len(need)), MAX_HALF_DAYS))
-    share = need * total / max(need.sum(), 1e-9)
-    h = np.maximum(np.floor(share), 1).astype(np.int64)
+    rest = max(total - len(need), 0)  # beyond the one half-day every clinic gets
+    weights = need if need.sum() > 0 else np.ones(len(need))
+    share = weights * rest / weights.sum()
+    h = 1 + np.floor(share).astype(np.int64)
     order = np.argsort(-(share - np.floor(share)), kind="stable")
-    for i in order[: max(total - int(h.sum()), 0)]:
+    for i in order[: total - int(h.sum())]:
         h[i] += 1
     return h
 
