@@ -121,6 +121,18 @@ def test_a_toy_practice_has_a_dentist_and_a_hygienist_at_every_clinic():
 
 
 def test_every_appointment_is_on_its_providers_schedule(t):
+    assert_on_schedule(t)
+
+
+@pytest.mark.parametrize(("patients", "clinics"), [(150, 3), (60, 20)])
+def test_tiny_practices_keep_every_appointment_on_the_schedule(patients, clinics):
+    assert_on_schedule(
+        generate_practice(GeneratorConfig(seed=4, patients=patients, today=TODAY, clinics=clinics)).tables
+    )
+
+
+def assert_on_schedule(t: dict[str, pl.DataFrame]) -> None:
+    """Every appointment on the book is inside a block its provider works at its clinic that day."""
     appts = t["appointment"].filter(
         pl.col("AptStatus").is_in([1, 2, 3, 5])
         & (pl.col("AptDateTime").dt.date() <= TODAY + timedelta(days=60))
