@@ -16,8 +16,10 @@ the next run starts that table over.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,6 +44,8 @@ from dental_etl.sync.written.base import (
     TableRef,
     type_family,
 )
+
+log = logging.getLogger(__name__)  # table names and counts only: never row contents
 
 # InnoDB sets UPDATE_TIME at commit, to the second; this margin keeps the unchanged-table shortcut
 # away from the second in which the last read started.
@@ -124,8 +128,10 @@ class TableSync:
         if reload_reason in (None, "strategy full") and self._unchanged():
             return self._result(Mode.UNCHANGED, started, watermark=previous.watermark if previous else None)
         if reload_reason is not None:
+            log.info("%s: full load (%s)", self.table.name, reload_reason)
             inserted, watermark = self._full_load(exists)
             return self._result(Mode.FULL, started, inserted=inserted, watermark=watermark)
+        log.info("%s: %s", self.table.name, plan.strategy.value)
         inserted, updated, deleted, watermark = self._incremental()
         mode = Mode.INCREMENTAL if plan.strategy is Strategy.INCREMENTAL else Mode.APPEND
         return self._result(
@@ -239,31 +245,39 @@ class TableSync:
                 run_id=self.ctx.run_id,
             )
             self.ctx.progress(self.table.name, self.counts.rows_read)
+            log.info("%s: %d rows written", self.table.name, self.counts.rows_read)
 
     # --- full load -------------------------------------------------------------------------------
     def _full_load(self, exists: bool) -> tuple[int, datetime | None]:
         new = TableRef(RAW, NEW_PREFIX + self.table.name)
         session = self.session
-        session.create_table(new, self.schema)
         watermark = None
         if self.plan.change_column:
             watermark = self.probe.max_stamp(self.table.name, self.plan.change_column)
         rows = 0
+        # DuckDB loads inside the swapping transaction (bulk data goes straight to the file, not
+        # through the WAL twice); PostgreSQL's bulk connection commits by itself, so the swap is
+        # a transaction of its own on the control connection.
+        whole, swap = _transactions(session)
         try:
-            for data in self._cast_chunks():
-                session.append(new, data)
-                rows += data.num_rows
-            if exists:
-                self._guard(session.row_count(self.target) - rows, session.row_count(self.target))
-            if self.raw_key and session.primary_key_constraint:
-                session.add_primary_key(new, self.raw_key)
-            with session.transaction():
-                if exists and session.dependents(self.target):
-                    self._check_same_columns()
-                session.swap_in(new, self.target, self.columns)
-                self._save_state(watermark, rows, self.ctx.source_now)  # a full load covers any window
+            with whole():
+                session.create_table(new, self.schema)
+                for data in self._cast_chunks():
+                    session.append(new, data)
+                    rows += data.num_rows
+                if exists:
+                    held = session.row_count(self.target)
+                    self._guard(held - rows, held)
+                if self.raw_key and session.primary_key_constraint:
+                    session.add_primary_key(new, self.raw_key)
+                with swap():
+                    if exists and session.dependents(self.target):
+                        self._check_same_columns()
+                    session.swap_in(new, self.target, self.columns)
+                    self._save_state(watermark, rows, self.ctx.source_now)  # a full load covers any window
         except BaseException:
-            session.drop_table(new)
+            if not session.bulk_in_transaction:
+                session.drop_table(new)
             raise
         return rows, watermark
 
@@ -283,28 +297,33 @@ class TableSync:
         assert previous is not None
         stage = TableRef(CONTROL, STAGE_PREFIX + self.table.name)
         doomed = TableRef(CONTROL, DELETE_PREFIX + self.table.name)
-        session.create_table(stage, self.schema, staging=True)
         watermark = previous.watermark
         staged_keys: list[pa.Table] = []
+        whole, upsert = _transactions(session)
         try:
-            where, looked_back = self._change_filter()
-            # counting first saves the key read for the usual small delta, but only where an index
-            # makes it cheap: the lookback's business-date column usually has none
-            matching = self.probe.count(self.table.name, where) if where and not looked_back else None
-            for data in self._cast_chunks(where=where, matching=matching):
-                session.append(stage, data)
-                staged_keys.append(data.select(list(self.raw_key)))
-                if plan.change_column:
-                    watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
-            doomed_rows = self._stage_deletions(stage, doomed, staged_keys) if plan.deletes else 0
-            with session.transaction():
-                inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
-                deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
-                lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
-                self._save_state(watermark, None, lookback_at)
+            with whole():
+                session.create_table(stage, self.schema, staging=True)
+                where, looked_back = self._change_filter()
+                # counting first saves the key read for the usual small delta, but only where an
+                # index makes it cheap: the lookback's business-date column usually has none
+                matching = self.probe.count(self.table.name, where) if where and not looked_back else None
+                for data in self._cast_chunks(where=where, matching=matching):
+                    session.append(stage, data)
+                    staged_keys.append(data.select(list(self.raw_key)))
+                    if plan.change_column:
+                        watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
+                doomed_rows = self._stage_deletions(stage, doomed, staged_keys) if plan.deletes else 0
+                with upsert():
+                    inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
+                    deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
+                    lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
+                    self._save_state(watermark, None, lookback_at)
+                    session.drop_table(stage)
+                    session.drop_table(doomed)
         finally:
-            session.drop_table(stage)
-            session.drop_table(doomed)
+            if not session.bulk_in_transaction:
+                session.drop_table(stage)
+                session.drop_table(doomed)
         return inserted, updated, deleted, watermark
 
     def _change_filter(self) -> tuple[str | None, bool]:
@@ -391,6 +410,13 @@ class TableSync:
                 lookback_at=lookback_at,
             ),
         )
+
+
+def _transactions(session: Session) -> tuple[Callable[[], AbstractContextManager[None]], ...]:
+    """(around the whole table, around the final swap/upsert): exactly one is a real transaction."""
+    if session.bulk_in_transaction:
+        return session.transaction, nullcontext
+    return nullcontext, session.transaction
 
 
 def _max_naive(column: pa.ChunkedArray) -> datetime | None:

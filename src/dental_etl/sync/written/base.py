@@ -73,6 +73,9 @@ class Session(ABC):
     staging_create: ClassVar[str] = "CREATE TABLE"
     #: raw tables carry a PRIMARY KEY constraint (PostgreSQL); DuckDB's ART index would slow loads
     primary_key_constraint: ClassVar[bool] = False
+    #: bulk appends can run inside a transaction of this session (DuckDB); PostgreSQL's go through
+    #: their own ADBC connection, which commits by itself
+    bulk_in_transaction: ClassVar[bool] = False
 
     # --- what each engine implements -------------------------------------------------------------
     @abstractmethod

@@ -78,6 +78,7 @@ class DuckDBSession(Session):
         "blob": "binary",
         "boolean": "bool",
     }
+    bulk_in_transaction = True
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cur = cursor
