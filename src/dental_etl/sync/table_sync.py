@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -174,9 +174,7 @@ class TableSync:
                     f"{name}: change_column {plan.change_column!r} is not a timestamp/datetime column of the "
                     "source table; fix the table config or re-run dental discover"
                 )
-        if plan.strategy is Strategy.APPEND and (
-            len(self.key) != 1 or not self.table.column(self.key[0]).is_integer
-        ):  # type: ignore[union-attr]
+        if plan.strategy is Strategy.APPEND and self.table.single_integer_key(self.key) is None:
             raise TableError(
                 f"{name}: strategy append needs a single integer primary key; use `strategy: full`"
             )
@@ -219,11 +217,11 @@ class TableSync:
 
     # --- reading ---------------------------------------------------------------------------------
     def _chunk_key(self) -> str | None:
-        if len(self.key) == 1 and self.table.column(self.key[0]).is_integer:  # type: ignore[union-attr]
-            return self.key[0]
-        return None
+        return self.table.single_integer_key(self.key)
 
-    def _cast_chunks(self, where: str | None = None, after: object = None, matching: int | None = None):
+    def _cast_chunks(
+        self, where: str | None = None, after: object = None, matching: int | None = None
+    ) -> Iterator[pa.Table]:
         chunks = self.ctx.extractor.chunks(
             self.table,
             key=self._chunk_key(),
@@ -369,12 +367,11 @@ class TableSync:
             new_count, new_sum = session.new_key_count_and_sum(stage, self.target, raw)
             if (src_count, src_sum) == (have_count + new_count, have_sum + new_sum):
                 return 0
-        source_keys = pl.from_arrow(self.ctx.extractor.keys(self.table, self.key))
+        source_keys = _frame(self.ctx.extractor.keys(self.table, self.key))
         cols = ", ".join(f'"{k}"' for k in self.raw_key)
-        held = pl.from_arrow(session.fetch_arrow(f"SELECT {cols} FROM {self.target.sql}"))
-        staged = [pl.from_arrow(t) for t in staged_keys if t.num_rows]
+        held = _frame(session.fetch_arrow(f"SELECT {cols} FROM {self.target.sql}"))
+        staged = [_frame(t) for t in staged_keys if t.num_rows]
         candidates = pl.concat([held, *staged], how="vertical_relaxed").unique() if staged else held
-        assert isinstance(source_keys, pl.DataFrame) and isinstance(candidates, pl.DataFrame)
         source_keys = source_keys.cast({c: candidates.schema[c] for c in self.raw_key})
         vanished = candidates.join(source_keys, on=list(self.raw_key), how="anti")
         self._guard(vanished.height, held.height)
@@ -417,6 +414,12 @@ def _transactions(session: Session) -> tuple[Callable[[], AbstractContextManager
     if session.bulk_in_transaction:
         return session.transaction, nullcontext
     return nullcontext, session.transaction
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _max_naive(column: pa.ChunkedArray) -> datetime | None:

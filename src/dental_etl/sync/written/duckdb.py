@@ -29,7 +29,9 @@ def open_database(
     path = Path(target.database)
     if read_only and not path.is_file():
         raise WarehouseUnreachable(f"no DuckDB warehouse at {path} yet: run dental sync first")
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     try:
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
