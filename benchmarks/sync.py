@@ -323,20 +323,19 @@ def main() -> None:
         if not args.no_peers:
             peer_db = _fresh_pg(server, "sync_bench_peers")
             _quiesce(server)
-            floor = peers.floor(source, peer_db.url)
+            with CpuMeter() as cpu:
+                floor = peers.floor(source, peer_db.url)
             console.print(f"[{rep + 1}/{args.repeat}] {floor.name}: {floor.seconds:.1f} s ok={floor.ok}")
-            keep(
-                floor.name, {"seconds": floor.seconds, "rows": floor.rows, "ok": floor.ok, "note": floor.note}
-            )
+            result = {"seconds": floor.seconds, "rows": floor.rows, "ok": floor.ok, "note": floor.note}
+            keep(floor.name, {**result, **cpu.used})
     if not args.no_peers:
         peer_db = _fresh_pg(server, "sync_bench_peers")
         _quiesce(server)
-        loader = peers.pgloader(source, peer_db.url)
+        with CpuMeter() as cpu:
+            loader = peers.pgloader(source, peer_db.url)
         console.print(f"{loader.name}: {loader.seconds:.1f} s ok={loader.ok} {loader.note}")
-        keep(
-            loader.name,
-            {"seconds": loader.seconds, "rows": loader.rows, "ok": loader.ok, "note": loader.note},
-        )
+        result = {"seconds": loader.seconds, "rows": loader.rows, "ok": loader.ok, "note": loader.note}
+        keep(loader.name, {**result, **cpu.used})
         _drop_pg(server, "sync_bench_peers")
     changed = 0
     for rep in range(args.repeat):
