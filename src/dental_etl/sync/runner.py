@@ -8,7 +8,7 @@ retries the table (from scratch — every table's writes are atomic) with expone
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from typing import Protocol
@@ -237,6 +237,3 @@ def _failed(table: str, error: str, started: float, attempts: int) -> TableResul
         seconds=time.perf_counter() - started,
         attempts=attempts,
     )
-
-
-ProgressCallback = Callable[[str, int], None]

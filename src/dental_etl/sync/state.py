@@ -148,7 +148,3 @@ def save_state(session: Session, state: TableState) -> None:
             state.lookback_at,
         ),
     )
-
-
-def forget(session: Session, table: str) -> None:
-    session.execute(f"DELETE FROM {STATE.sql} WHERE table_name = %s", (table,))

@@ -23,7 +23,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +33,7 @@ from dental_etl.sync.cast import cast_chunk, target_schema
 from dental_etl.sync.extracted import Extractor, SourceProbe, literal, prefetched
 from dental_etl.sync.plan import SourceTable, Strategy, TablePlan
 from dental_etl.sync.results import Mode, Status, TableResult
+from dental_etl.sync.vanished import DeleteGuard, stage_vanished
 from dental_etl.sync.written.base import (
     CONTROL,
     DELETE_PREFIX,
@@ -101,6 +101,7 @@ class TableSync:
         self.key = self._checked_key()
         self.raw_key = tuple(k.lower() for k in self.key)
         self.counts = _Counts()
+        self.guard = DeleteGuard(table.name, ctx.settings, ctx.force)
 
     # --- entry -----------------------------------------------------------------------------------
     def run(self) -> TableResult:
@@ -265,7 +266,7 @@ class TableSync:
                     rows += data.num_rows
                 if exists:
                     held = session.row_count(self.target)
-                    self._guard(held - rows, held)
+                    self.guard.check(held - rows, held)
                 if self.raw_key and session.primary_key_constraint:
                     session.add_primary_key(new, self.raw_key)
                 with swap():
@@ -310,7 +311,21 @@ class TableSync:
                     staged_keys.append(data.select(list(self.raw_key)))
                     if plan.change_column:
                         watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
-                doomed_rows = self._stage_deletions(stage, doomed, staged_keys) if plan.deletes else 0
+                doomed_rows = 0
+                if plan.deletes:
+                    doomed_rows = stage_vanished(
+                        table=self.table,
+                        key=self.key,
+                        schema=self.schema,
+                        target=self.target,
+                        stage=stage,
+                        doomed=doomed,
+                        staged_keys=staged_keys,
+                        session=session,
+                        probe=self.probe,
+                        extractor=self.ctx.extractor,
+                        guard=self.guard,
+                    )
                 with upsert():
                     inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
                     deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
@@ -353,45 +368,6 @@ class TableSync:
             return True
         return self.ctx.source_now - previous.lookback_at >= timedelta(hours=settings.lookback_every_hours)
 
-    def _stage_deletions(self, stage: TableRef, doomed: TableRef, staged_keys: list[pa.Table]) -> int:
-        """Stage the keys of warehouse rows that vanished from the source; return how many.
-
-        Shortcut: when the source's row count and key sum equal what the warehouse will hold after
-        the upsert, nothing vanished and no key set is transferred."""
-        session, name = self.session, self.table.name
-        single = self._chunk_key()
-        if single is not None:
-            raw = self.raw_key[0]
-            src_count, src_sum = self.probe.count_and_key_sum(name, single)
-            have_count, have_sum = session.count_and_key_sum(self.target, raw)
-            new_count, new_sum = session.new_key_count_and_sum(stage, self.target, raw)
-            if (src_count, src_sum) == (have_count + new_count, have_sum + new_sum):
-                return 0
-        source_keys = _frame(self.ctx.extractor.keys(self.table, self.key))
-        cols = ", ".join(f'"{k}"' for k in self.raw_key)
-        held = _frame(session.fetch_arrow(f"SELECT {cols} FROM {self.target.sql}"))
-        staged = [_frame(t) for t in staged_keys if t.num_rows]
-        candidates = pl.concat([held, *staged], how="vertical_relaxed").unique() if staged else held
-        source_keys = source_keys.cast({c: candidates.schema[c] for c in self.raw_key})
-        vanished = candidates.join(source_keys, on=list(self.raw_key), how="anti")
-        self._guard(vanished.height, held.height)
-        if vanished.height:
-            keys_schema = pa.schema([self.schema.field(k) for k in self.raw_key])
-            session.create_table(doomed, keys_schema, staging=True)
-            session.append(doomed, vanished.to_arrow().cast(keys_schema))
-        return vanished.height
-
-    def _guard(self, vanishing: int, total: int) -> None:
-        settings = self.ctx.settings
-        if self.ctx.force or vanishing <= settings.delete_guard_min_rows:
-            return
-        if vanishing > settings.delete_guard_share * max(total, 1):
-            raise TableError(
-                f"{self.table.name}: would delete {vanishing} of {total} warehouse rows "
-                f"(more than delete_guard_share={settings.delete_guard_share:g}); check that the source is "
-                "the right database, then re-run with --force"
-            )
-
     def _save_state(self, watermark: datetime | None, rows: int | None, lookback_at: datetime | None) -> None:
         state_store.save_state(
             self.session,
@@ -414,12 +390,6 @@ def _transactions(session: Session) -> tuple[Callable[[], AbstractContextManager
     if session.bulk_in_transaction:
         return session.transaction, nullcontext
     return nullcontext, session.transaction
-
-
-def _frame(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def _max_naive(column: pa.ChunkedArray) -> datetime | None:
