@@ -53,9 +53,18 @@ class TableState(msgspec.Struct, frozen=True):
 
 
 def ensure(session: Session) -> None:
+    """Create the control tables, or add the columns a newer loader keeps to existing ones
+    (nullable additions only: a warehouse written by an older version keeps working)."""
     session.ensure_schema(CONTROL)
+    existing = session.schema_columns(CONTROL)
     for ref, columns in _DDL.items():
-        session.execute(f"CREATE TABLE IF NOT EXISTS {ref.sql} ({columns})")
+        if ref.name not in existing:
+            session.execute(f"CREATE TABLE IF NOT EXISTS {ref.sql} ({columns})")
+            continue
+        for definition in columns.split(","):
+            name, sql_type = definition.split()[:2]
+            if name not in existing[ref.name]:
+                session.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {name} {sql_type}")
 
 
 def mark_interrupted(session: Session) -> int:
