@@ -151,6 +151,7 @@ def run_sync(
             observer.run_started([(n, catalogue.tables[n].rows_estimate) for n in chosen])
             for result in results:
                 observer.table_finished(result)
+            finished: list[tuple[TableResult, datetime]] = [(r, datetime.now(UTC)) for r in results]
             workers = WorkerConnections(writer, settings.source)
             try:
                 with ThreadPoolExecutor(
@@ -172,7 +173,7 @@ def run_sync(
                     for future in as_completed(futures):
                         result = future.result()
                         results.append(result)
-                        state_store.record_table(control, run_id, result, datetime.now(UTC))
+                        finished.append((result, datetime.now(UTC)))
                         observer.table_finished(result)
             finally:
                 workers.close()
@@ -185,6 +186,7 @@ def run_sync(
                 warehouse=writer.display,
                 tables=results,
             )
+            state_store.record_tables(control, run_id, finished)
             state_store.finish_run(control, run, datetime.now(UTC))
             return run
         finally:

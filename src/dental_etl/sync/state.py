@@ -106,12 +106,18 @@ def finish_run(session: Session, result: RunResult, finished_at: datetime) -> No
     )
 
 
-def record_table(session: Session, run_id: int, result: TableResult, finished_at: datetime) -> None:
-    session.execute(
-        f"INSERT INTO {RUN_TABLES.sql} (run_id, table_name, mode, status, finished_at, seconds, rows_read, "
-        "rows_inserted, rows_updated, rows_deleted, bytes_read, watermark, attempts, error, notes) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
+def record_tables(session: Session, run_id: int, results: list[tuple[TableResult, datetime]]) -> None:
+    """One row per table of the run (a single multi-row INSERT: hundreds of tables, one round trip)."""
+    if not results:
+        return
+    columns = (
+        "run_id, table_name, mode, status, finished_at, seconds, rows_read, rows_inserted, rows_updated, "
+        "rows_deleted, bytes_read, watermark, attempts, error, notes"
+    )
+    values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * len(results))
+    params: list[object] = []
+    for result, finished_at in results:
+        params += [
             run_id,
             result.table,
             result.mode.value,
@@ -127,8 +133,8 @@ def record_table(session: Session, run_id: int, result: TableResult, finished_at
             result.attempts,
             result.error,
             "; ".join(result.notes) or None,
-        ),
-    )
+        ]
+    session.execute(f"INSERT INTO {RUN_TABLES.sql} ({columns}) VALUES {values}", params)
 
 
 def load_states(session: Session) -> dict[str, TableState]:
