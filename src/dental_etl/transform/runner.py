@@ -7,9 +7,10 @@ is pointed at exactly the warehouse in `settings` (so a `--gateway` option, a te
 environment override all reach SQLMesh the same way).
 
 Why `run(ignore_cron=True)`: every model is @daily with `allow_partials`; ignoring the cron makes
-a run right after a sync refresh the marts now, not after midnight. Incremental staging models
-only merge raw rows whose `_sync_run_id` is newer than what they hold, so a run processes what
-changed; the marts are rebuilt from staging (cheap next to the load).
+a run right after a sync refresh the marts now, not after midnight. A run refreshes only what a
+change reaches (`changes.py`): the staging models of changed raw tables and everything downstream,
+plus the date-dependent models. Incremental staging models merge only the raw rows whose
+`_sync_run_id` is newer than what they hold; the marts are rebuilt from staging.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import msgspec
 
 from dental_etl.errors import TransformFailed, WarehouseUnreachable
 from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
+from dental_etl.transform.changes import changed_tables, run_selection
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
@@ -37,6 +39,7 @@ class TransformSummary(msgspec.Struct, frozen=True):
     warehouse: str
     execution_time: str
     models_changed: list[str]
+    tables_changed: list[str]
     models_backfilled: int
     models_run: int
     plan_seconds: float
@@ -177,9 +180,21 @@ def run_transform(
         every_model = {sn.name for sn in ctx.snapshots.values() if sn.is_model and not sn.is_external}
         # A plan that (re)built every model has just read all the data: running again would only
         # repeat it. Otherwise run: unchanged models pick up what the loader wrote since last time.
+        tables_changed: list[str] = []
         if backfilled != every_model:
             try:
-                status = ctx.run(ignore_cron=True, execution_time=when)
+                if plan.has_changes:
+                    status = ctx.run(ignore_cron=True, execution_time=when)
+                else:
+                    # Only what a change reaches: the changed tables' staging models and everything
+                    # downstream of them, their raw audits, and the date-dependent models.
+                    tables_changed = sorted(changed_tables(ctx))
+                    status = ctx.run(
+                        ignore_cron=True,
+                        execution_time=when,
+                        select_models=run_selection(ctx),
+                        no_auto_upstream=True,
+                    )
             except Exception as exc:
                 _fail("run", settings, console, exc)
             if status.is_failure:
@@ -193,6 +208,7 @@ def run_transform(
         warehouse=settings.warehouse.display,
         execution_time=str(when),
         models_changed=[_short(n) for n in changed],
+        tables_changed=tables_changed,
         models_backfilled=len(backfilled),
         models_run=len(console.evaluated),
         plan_seconds=round(planned_at - started, 2),
