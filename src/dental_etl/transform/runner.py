@@ -164,6 +164,13 @@ def run_transform(
         set_console(previous)
         raise TransformFailed(f"cannot load the SQLMesh project in {settings.project_dir}: {exc}") from exc
     try:
+        missing = _missing_raw_tables(ctx)
+        if missing:
+            shown = ", ".join(f"raw.{name}" for name in missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise TransformFailed(
+                f"{settings.warehouse.display} has no {shown} ({len(missing)} of the 42 raw tables missing): "
+                "run `dental sync` first"
+            )
         started = time.perf_counter()
         try:
             plan = ctx.plan_builder(execution_time=when, skip_tests=skip_tests).build()
@@ -215,6 +222,18 @@ def run_transform(
         run_seconds=round(finished - planned_at, 2),
         warnings=console.warnings,
     )
+
+
+def _missing_raw_tables(ctx: Context) -> list[str]:
+    from dental_etl.opendental.schema import load_schema
+    from dental_etl.raw_schema import RAW_SCHEMA
+
+    try:
+        return [
+            t.name for t in load_schema() if not ctx.engine_adapter.table_exists(f"{RAW_SCHEMA}.{t.name}")
+        ]
+    except Exception as exc:
+        raise WarehouseUnreachable(f"cannot read the warehouse catalogue: {exc}") from exc
 
 
 def _short(name: str) -> str:
