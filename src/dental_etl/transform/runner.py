@@ -98,24 +98,40 @@ def _connection(settings: Settings) -> t.Any:
 
 
 def check_warehouse(settings: Settings) -> None:
-    """Fail in a second, with one line naming the warehouse, before SQLMesh loads the project."""
+    """Fail in a second, with one line naming the warehouse and what to do, before SQLMesh loads
+    the project: the warehouse must answer and hold the raw tables the loader writes."""
+    from dental_etl.opendental.schema import load_schema
+    from dental_etl.raw_schema import RAW_SCHEMA
+
     wh = settings.warehouse
+    sql = f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{RAW_SCHEMA}'"
+    present: set[str] = set()
     if isinstance(wh, PostgresWarehouse):
         import psycopg
 
         try:
-            psycopg.connect(wh.url, connect_timeout=5).close()
+            with psycopg.connect(wh.url, connect_timeout=5) as conn:
+                present = {row[0] for row in conn.execute(sql)}
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise WarehouseUnreachable(
                 f"cannot reach warehouse {wh.display}: {reason} (check DENTAL_PG_* or the postgres gateway)"
             ) from exc
-    else:
-        folder = Path(wh.database).parent
+    elif Path(wh.database).exists():
+        import duckdb
+
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise WarehouseUnreachable(f"cannot create the DuckDB folder {folder}: {exc}") from exc
+            with duckdb.connect(wh.database, read_only=True) as conn:
+                present = {row[0] for row in conn.execute(sql).fetchall()}
+        except duckdb.Error as exc:
+            raise WarehouseUnreachable(f"cannot open warehouse {wh.display}: {exc}") from exc
+    missing = [t.name for t in load_schema() if t.name not in present]
+    if missing:
+        shown = ", ".join(f"{RAW_SCHEMA}.{name}" for name in missing[:5]) + (
+            " ..." if len(missing) > 5 else ""
+        )
+        count = f"{len(missing)} of the {len(load_schema().tables)} raw tables missing"
+        raise TransformFailed(f"{wh.display} has no {shown} ({count}): run `dental sync` first")
 
 
 def open_context(settings: Settings) -> Context:
@@ -164,13 +180,6 @@ def run_transform(
         set_console(previous)
         raise TransformFailed(f"cannot load the SQLMesh project in {settings.project_dir}: {exc}") from exc
     try:
-        missing = _missing_raw_tables(ctx)
-        if missing:
-            shown = ", ".join(f"raw.{name}" for name in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise TransformFailed(
-                f"{settings.warehouse.display} has no {shown} ({len(missing)} of the 42 raw tables missing): "
-                "run `dental sync` first"
-            )
         started = time.perf_counter()
         try:
             plan = ctx.plan_builder(execution_time=when, skip_tests=skip_tests).build()
@@ -222,18 +231,6 @@ def run_transform(
         run_seconds=round(finished - planned_at, 2),
         warnings=console.warnings,
     )
-
-
-def _missing_raw_tables(ctx: Context) -> list[str]:
-    from dental_etl.opendental.schema import load_schema
-    from dental_etl.raw_schema import RAW_SCHEMA
-
-    try:
-        return [
-            t.name for t in load_schema() if not ctx.engine_adapter.table_exists(f"{RAW_SCHEMA}.{t.name}")
-        ]
-    except Exception as exc:
-        raise WarehouseUnreachable(f"cannot read the warehouse catalogue: {exc}") from exc
 
 
 def _short(name: str) -> str:
