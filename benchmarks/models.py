@@ -98,6 +98,9 @@ def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: st
         "noop_run_s": round(noop.plan_seconds + noop.run_seconds, 1),
         "incremental_run_s": round(inc_s, 1),
         "incremental_plan_check_s": incremental.plan_seconds,
+        "incremental_tables_changed": len(incremental.tables_changed),
+        "incremental_models_run": incremental.models_run,
+        "noop_models_run": noop.models_run,
         "incremental_over_full": round(inc_s / full_s, 3),
     }
 

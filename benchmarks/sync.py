@@ -87,6 +87,47 @@ class PeakMemory:
         return self.peak
 
 
+class CpuMeter:
+    """CPU seconds spent while measuring: by this process and the children it reaped (the sync
+    process, pgloader), by MariaDB, and by PostgreSQL (postmaster, reaped and live backends).
+    On a shared, busy machine CPU seconds compare loaders more fairly than wall time; the server
+    figures include whatever else the servers did meanwhile."""
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._sample()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(0.3)  # let PostgreSQL reap the backends that just closed
+        end = self._sample()
+        self.used = {k: round(end[k] - self._start[k], 1) for k in end}
+
+    @staticmethod
+    def _sample() -> dict[str, float]:
+        import resource
+
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        mysql = postgres = 0.0
+        for proc in psutil.process_iter(["name", "ppid"]):
+            try:
+                name = proc.info["name"] or ""
+                times = proc.cpu_times()
+                if name in {"mariadbd", "mysqld"}:
+                    mysql += times.user + times.system
+                elif name.startswith("postgres"):
+                    postgres += times.user + times.system
+                    if proc.info["ppid"] == 1:  # the postmaster: its reaped backends too
+                        postgres += times.children_user + times.children_system
+            except psutil.Error:
+                continue
+        return {
+            "client_cpu_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+            "mysql_cpu_s": mysql,
+            "postgres_cpu_s": postgres,
+        }
+
+
 def _run_sync(project: Path, gateway: str) -> dict[str, Any]:
     """One `dental sync` process, timed from launch to exit (the project's config.yaml sets
     `workers`); `run_seconds` is the sync's own figure, without interpreter start-up."""
@@ -103,12 +144,13 @@ def _run_sync(project: Path, gateway: str) -> dict[str, Any]:
         "sync",
         "--json",
     ]
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    memory = PeakMemory(proc.pid)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - started
-    peak = memory.stop()
+    with CpuMeter() as cpu:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        memory = PeakMemory(proc.pid)
+        out, err = proc.communicate()
+        seconds = time.perf_counter() - started
+        peak = memory.stop()
     if proc.returncode != 0:
         raise SystemExit(
             f"dental sync ({gateway}) failed with exit {proc.returncode}: {err[-2000:]}{out[-2000:]}"
@@ -124,6 +166,7 @@ def _run_sync(project: Path, gateway: str) -> dict[str, Any]:
         "deleted": sum(t["deleted"] for t in result["tables"]),
         "unchanged_tables": sum(1 for t in result["tables"] if t["mode"] == "unchanged"),
         "peak_mb": peak / 2**20,
+        **cpu.used,
     }
 
 
@@ -280,20 +323,19 @@ def main() -> None:
         if not args.no_peers:
             peer_db = _fresh_pg(server, "sync_bench_peers")
             _quiesce(server)
-            floor = peers.floor(source, peer_db.url)
+            with CpuMeter() as cpu:
+                floor = peers.floor(source, peer_db.url)
             console.print(f"[{rep + 1}/{args.repeat}] {floor.name}: {floor.seconds:.1f} s ok={floor.ok}")
-            keep(
-                floor.name, {"seconds": floor.seconds, "rows": floor.rows, "ok": floor.ok, "note": floor.note}
-            )
+            result = {"seconds": floor.seconds, "rows": floor.rows, "ok": floor.ok, "note": floor.note}
+            keep(floor.name, {**result, **cpu.used})
     if not args.no_peers:
         peer_db = _fresh_pg(server, "sync_bench_peers")
         _quiesce(server)
-        loader = peers.pgloader(source, peer_db.url)
+        with CpuMeter() as cpu:
+            loader = peers.pgloader(source, peer_db.url)
         console.print(f"{loader.name}: {loader.seconds:.1f} s ok={loader.ok} {loader.note}")
-        keep(
-            loader.name,
-            {"seconds": loader.seconds, "rows": loader.rows, "ok": loader.ok, "note": loader.note},
-        )
+        result = {"seconds": loader.seconds, "rows": loader.rows, "ok": loader.ok, "note": loader.note}
+        keep(loader.name, {**result, **cpu.used})
         _drop_pg(server, "sync_bench_peers")
     changed = 0
     for rep in range(args.repeat):
@@ -337,6 +379,7 @@ def _report(
         "MB/s",
         "peak MB",
         "x dental sync (pg)",
+        "CPU s client/mysql/pg",
         title=f"sync benchmark: {rows:,} rows",
     )
     megabytes = base["bytes"] / 2**20
@@ -349,12 +392,17 @@ def _report(
             f"{megabytes / r['seconds']:.1f}" if "incremental" not in name else "",
             f"{r['peak_mb']:,.0f}" if "peak_mb" in r else "",
             f"{r['seconds'] / base['seconds']:.2f}" + ("" if r.get("ok", True) else " (failed)"),
+            "/".join(f"{r.get(k, 0):.0f}" for k in ("client_cpu_s", "mysql_cpu_s", "postgres_cpu_s")),
         )
     console.print(table)
     floor = results.get("floor (OUTFILE + COPY)")
     checks = []
     if floor:
         checks.append(f"full sync / floor = {base['seconds'] / floor['seconds']:.2f} (target <= 1.3)")
+        cpu = ("client_cpu_s", "mysql_cpu_s", "postgres_cpu_s")
+        ours, theirs = sum(base.get(k, 0) for k in cpu), sum(floor.get(k, 0) for k in cpu)
+        if theirs:
+            checks.append(f"CPU seconds, full sync / floor = {ours:.0f} / {theirs:.0f} = {ours / theirs:.2f}")
     for gateway in ("postgres", "duckdb"):
         full = results[f"dental sync full ({gateway})"]["seconds"]
         incremental = results[f"dental sync incremental ({gateway})"]["seconds"]

@@ -103,7 +103,8 @@ def read_report(database: str, today: date, months: int = 12) -> DemoReport:
     first_month = date(today.year - (1 if today.month <= months else 0), (today.month - months) % 12 + 1, 1)
     conn = duckdb.connect(database, read_only=True)
     try:
-        recent = pl.col("month_start") >= first_month
+        # whole months up to the current one; the schedule already holds the next months' hours
+        recent = pl.col("month_start").is_between(first_month, today)
         production = (
             _mart(conn, "production_summary")
             .filter(recent)

@@ -62,3 +62,14 @@ def test_sql_types_are_portable_spellings() -> None:
     assert sql_type(pa.timestamp("us", tz="UTC")) == "TIMESTAMPTZ"
     assert sql_type(pa.duration("us")) == "INTERVAL"
     assert sql_type(pa.decimal128(20, 0)) == "DECIMAL(20, 0)"
+
+
+def test_change_detection_covers_every_table_and_transpiles_for_postgres() -> None:
+    import sqlglot
+
+    from dental_etl.transform.changes import detection_sql
+
+    sql = detection_sql()
+    assert sql.count("UNION ALL") == 41
+    postgres = sqlglot.transpile(sql, read="duckdb", write="postgres")[0]
+    assert "staging.stg_procedurelog" in postgres and "MD5(CONCAT_WS(" in postgres.upper()

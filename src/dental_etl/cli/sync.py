@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from dental_etl.cli.state import CliState
-from dental_etl.sync.results import RunResult, Status, TableResult
+from dental_etl.sync.results import Mode, RunResult, Status, TableResult
 
 if TYPE_CHECKING:
     from dental_etl.transform.runner import TransformSummary
@@ -89,7 +89,12 @@ def _results_table(run: RunResult) -> Table:
         ("seconds", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    quiet = [r for r in run.tables if r.status is Status.OK and r.mode is Mode.UNCHANGED]
+    if quiet:
+        table.caption = f"{len(quiet)} unchanged table(s) not shown"
     for r in run.tables:
+        if r in quiet:
+            continue
         style = {"failed": "red", "skipped": "yellow"}.get(r.status.value, "")
         table.add_row(
             r.table,

@@ -122,9 +122,9 @@ def change_column(table: SourceTable) -> str | None:
     if stamped:
         return stamped[0].name
     for preferred in _CHANGE_COLUMN_NAMES:
-        col = table.column(preferred)
-        if col is not None and col.is_stamp:
-            return col.name
+        named = table.column(preferred)
+        if named is not None and named.is_stamp:
+            return named.name
     return None
 
 

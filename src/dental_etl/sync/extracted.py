@@ -255,13 +255,12 @@ class SourceProbe:
             cur.execute("SET time_zone = '+00:00'")
 
     def max_stamp(self, table: str, column: str) -> datetime | None:
-        """The highest change-column value (zero dates ignored), or None for an empty table."""
-        name = quote_ident(column)
+        """The highest change-column value, or None for an empty table (or one stamped only with
+        zero dates, which sort lowest: a plain MAX, so MySQL answers from the column's index)."""
         with self._conn.cursor() as cur:
-            stamp = f"IF(MONTH({name}) AND DAYOFMONTH({name}), {name}, NULL)"
-            cur.execute(f"SELECT MAX({stamp}) FROM {quote_ident(table)}")
+            cur.execute(f"SELECT MAX({quote_ident(column)}) FROM {quote_ident(table)}")
             (value,) = cur.fetchone()
-        return value if isinstance(value, datetime) else None
+        return value if isinstance(value, datetime) else None  # pymysql gives zero dates as text
 
     def fetch_one(self, sql: str) -> tuple[object, ...]:
         with self._conn.cursor() as cur:

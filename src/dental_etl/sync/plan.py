@@ -78,6 +78,13 @@ class SourceTable(msgspec.Struct, frozen=True):
     columns: tuple[SourceColumn, ...]
     primary_key: tuple[str, ...]
 
+    def single_integer_key(self, key: tuple[str, ...]) -> str | None:
+        """`key`'s column when it is one integer column (chunkable by ranges), else None."""
+        if len(key) != 1:
+            return None
+        col = self.column(key[0])
+        return col.name if col is not None and col.is_integer else None
+
     def column(self, name: str) -> SourceColumn | None:
         lowered = name.lower()
         for col in self.columns:

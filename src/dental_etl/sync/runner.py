@@ -8,7 +8,7 @@ retries the table (from scratch — every table's writes are atomic) with expone
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from typing import Protocol
@@ -151,6 +151,7 @@ def run_sync(
             observer.run_started([(n, catalogue.tables[n].rows_estimate) for n in chosen])
             for result in results:
                 observer.table_finished(result)
+            finished: list[tuple[TableResult, datetime]] = [(r, datetime.now(UTC)) for r in results]
             workers = WorkerConnections(writer, settings.source)
             try:
                 with ThreadPoolExecutor(
@@ -172,7 +173,7 @@ def run_sync(
                     for future in as_completed(futures):
                         result = future.result()
                         results.append(result)
-                        state_store.record_table(control, run_id, result, datetime.now(UTC))
+                        finished.append((result, datetime.now(UTC)))
                         observer.table_finished(result)
             finally:
                 workers.close()
@@ -185,6 +186,7 @@ def run_sync(
                 warehouse=writer.display,
                 tables=results,
             )
+            state_store.record_tables(control, run_id, finished)
             state_store.finish_run(control, run, datetime.now(UTC))
             return run
         finally:
@@ -237,6 +239,3 @@ def _failed(table: str, error: str, started: float, attempts: int) -> TableResul
         seconds=time.perf_counter() - started,
         attempts=attempts,
     )
-
-
-ProgressCallback = Callable[[str, int], None]

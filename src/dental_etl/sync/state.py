@@ -53,9 +53,18 @@ class TableState(msgspec.Struct, frozen=True):
 
 
 def ensure(session: Session) -> None:
+    """Create the control tables, or add the columns a newer loader keeps to existing ones
+    (nullable additions only: a warehouse written by an older version keeps working)."""
     session.ensure_schema(CONTROL)
+    existing = session.schema_columns(CONTROL)
     for ref, columns in _DDL.items():
-        session.execute(f"CREATE TABLE IF NOT EXISTS {ref.sql} ({columns})")
+        if ref.name not in existing:
+            session.execute(f"CREATE TABLE IF NOT EXISTS {ref.sql} ({columns})")
+            continue
+        for definition in columns.split(","):
+            name, sql_type = definition.split()[:2]
+            if name not in existing[ref.name]:
+                session.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {name} {sql_type}")
 
 
 def mark_interrupted(session: Session) -> int:
@@ -97,12 +106,18 @@ def finish_run(session: Session, result: RunResult, finished_at: datetime) -> No
     )
 
 
-def record_table(session: Session, run_id: int, result: TableResult, finished_at: datetime) -> None:
-    session.execute(
-        f"INSERT INTO {RUN_TABLES.sql} (run_id, table_name, mode, status, finished_at, seconds, rows_read, "
-        "rows_inserted, rows_updated, rows_deleted, bytes_read, watermark, attempts, error, notes) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
+def record_tables(session: Session, run_id: int, results: list[tuple[TableResult, datetime]]) -> None:
+    """One row per table of the run (a single multi-row INSERT: hundreds of tables, one round trip)."""
+    if not results:
+        return
+    columns = (
+        "run_id, table_name, mode, status, finished_at, seconds, rows_read, rows_inserted, rows_updated, "
+        "rows_deleted, bytes_read, watermark, attempts, error, notes"
+    )
+    values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * len(results))
+    params: list[object] = []
+    for result, finished_at in results:
+        params += [
             run_id,
             result.table,
             result.mode.value,
@@ -118,8 +133,8 @@ def record_table(session: Session, run_id: int, result: TableResult, finished_at
             result.attempts,
             result.error,
             "; ".join(result.notes) or None,
-        ),
-    )
+        ]
+    session.execute(f"INSERT INTO {RUN_TABLES.sql} ({columns}) VALUES {values}", params)
 
 
 def load_states(session: Session) -> dict[str, TableState]:
@@ -148,7 +163,3 @@ def save_state(session: Session, state: TableState) -> None:
             state.lookback_at,
         ),
     )
-
-
-def forget(session: Session, table: str) -> None:
-    session.execute(f"DELETE FROM {STATE.sql} WHERE table_name = %s", (table,))

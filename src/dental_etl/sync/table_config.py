@@ -19,6 +19,10 @@ from dental_etl.settings import MySQLSource, SyncSettings
 from dental_etl.sync.discovered import SourceCatalogue, default_plan, read_catalogue, refresh_facts
 from dental_etl.sync.plan import EDITABLE_FIELDS, Strategy, TablePlan
 
+# libyaml when installed: the pure-Python parser takes ~0.2 s for 42 tables, ~2 s for 430
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 _HEADER = """\
 # The loader's plan for every table of the OpenDental source — written by `dental discover`,
 # read by `dental sync`. Edit freely: running `dental discover` again keeps what you set in
@@ -55,7 +59,7 @@ def read_table_config(path: Path) -> TableConfig | None:
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=_LOADER) or {}
         return msgspec.convert(data, type=TableConfig)
     except (yaml.YAMLError, msgspec.ValidationError) as exc:
         raise ConfigError(
@@ -65,7 +69,7 @@ def read_table_config(path: Path) -> TableConfig | None:
 
 def write_table_config(path: Path, config: TableConfig) -> None:
     header = _HEADER.format(editable="# " + ", ".join(EDITABLE_FIELDS))
-    body = yaml.safe_dump(msgspec.to_builtins(config), sort_keys=False, default_flow_style=False)
+    body = yaml.dump(msgspec.to_builtins(config), Dumper=_DUMPER, sort_keys=False, default_flow_style=False)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(header + body)
     tmp.replace(path)

@@ -16,12 +16,13 @@ the next run starts that table over.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,6 +33,7 @@ from dental_etl.sync.cast import cast_chunk, target_schema
 from dental_etl.sync.extracted import Extractor, SourceProbe, literal, prefetched
 from dental_etl.sync.plan import SourceTable, Strategy, TablePlan
 from dental_etl.sync.results import Mode, Status, TableResult
+from dental_etl.sync.vanished import DeleteGuard, stage_vanished
 from dental_etl.sync.written.base import (
     CONTROL,
     DELETE_PREFIX,
@@ -42,6 +44,8 @@ from dental_etl.sync.written.base import (
     TableRef,
     type_family,
 )
+
+log = logging.getLogger(__name__)  # table names and counts only: never row contents
 
 # InnoDB sets UPDATE_TIME at commit, to the second; this margin keeps the unchanged-table shortcut
 # away from the second in which the last read started.
@@ -97,6 +101,7 @@ class TableSync:
         self.key = self._checked_key()
         self.raw_key = tuple(k.lower() for k in self.key)
         self.counts = _Counts()
+        self.guard = DeleteGuard(table.name, ctx.settings, ctx.force)
 
     # --- entry -----------------------------------------------------------------------------------
     def run(self) -> TableResult:
@@ -124,8 +129,10 @@ class TableSync:
         if reload_reason in (None, "strategy full") and self._unchanged():
             return self._result(Mode.UNCHANGED, started, watermark=previous.watermark if previous else None)
         if reload_reason is not None:
+            log.info("%s: full load (%s)", self.table.name, reload_reason)
             inserted, watermark = self._full_load(exists)
             return self._result(Mode.FULL, started, inserted=inserted, watermark=watermark)
+        log.info("%s: %s", self.table.name, plan.strategy.value)
         inserted, updated, deleted, watermark = self._incremental()
         mode = Mode.INCREMENTAL if plan.strategy is Strategy.INCREMENTAL else Mode.APPEND
         return self._result(
@@ -168,9 +175,7 @@ class TableSync:
                     f"{name}: change_column {plan.change_column!r} is not a timestamp/datetime column of the "
                     "source table; fix the table config or re-run dental discover"
                 )
-        if plan.strategy is Strategy.APPEND and (
-            len(self.key) != 1 or not self.table.column(self.key[0]).is_integer
-        ):  # type: ignore[union-attr]
+        if plan.strategy is Strategy.APPEND and self.table.single_integer_key(self.key) is None:
             raise TableError(
                 f"{name}: strategy append needs a single integer primary key; use `strategy: full`"
             )
@@ -213,11 +218,11 @@ class TableSync:
 
     # --- reading ---------------------------------------------------------------------------------
     def _chunk_key(self) -> str | None:
-        if len(self.key) == 1 and self.table.column(self.key[0]).is_integer:  # type: ignore[union-attr]
-            return self.key[0]
-        return None
+        return self.table.single_integer_key(self.key)
 
-    def _cast_chunks(self, where: str | None = None, after: object = None, matching: int | None = None):
+    def _cast_chunks(
+        self, where: str | None = None, after: object = None, matching: int | None = None
+    ) -> Iterator[pa.Table]:
         chunks = self.ctx.extractor.chunks(
             self.table,
             key=self._chunk_key(),
@@ -239,31 +244,39 @@ class TableSync:
                 run_id=self.ctx.run_id,
             )
             self.ctx.progress(self.table.name, self.counts.rows_read)
+            log.info("%s: %d rows written", self.table.name, self.counts.rows_read)
 
     # --- full load -------------------------------------------------------------------------------
     def _full_load(self, exists: bool) -> tuple[int, datetime | None]:
         new = TableRef(RAW, NEW_PREFIX + self.table.name)
         session = self.session
-        session.create_table(new, self.schema)
         watermark = None
         if self.plan.change_column:
             watermark = self.probe.max_stamp(self.table.name, self.plan.change_column)
         rows = 0
+        # DuckDB loads inside the swapping transaction (bulk data goes straight to the file, not
+        # through the WAL twice); PostgreSQL's bulk connection commits by itself, so the swap is
+        # a transaction of its own on the control connection.
+        whole, swap = _transactions(session)
         try:
-            for data in self._cast_chunks():
-                session.append(new, data)
-                rows += data.num_rows
-            if exists:
-                self._guard(session.row_count(self.target) - rows, session.row_count(self.target))
-            if self.raw_key and session.primary_key_constraint:
-                session.add_primary_key(new, self.raw_key)
-            with session.transaction():
-                if exists and session.dependents(self.target):
-                    self._check_same_columns()
-                session.swap_in(new, self.target, self.columns)
-                self._save_state(watermark, rows, self.ctx.source_now)  # a full load covers any window
+            with whole():
+                session.create_table(new, self.schema)
+                for data in self._cast_chunks():
+                    session.append(new, data)
+                    rows += data.num_rows
+                if exists:
+                    held = session.row_count(self.target)
+                    self.guard.check(held - rows, held)
+                if self.raw_key and session.primary_key_constraint:
+                    session.add_primary_key(new, self.raw_key)
+                with swap():
+                    if exists and session.dependents(self.target):
+                        self._check_same_columns()
+                    session.swap_in(new, self.target, self.columns)
+                    self._save_state(watermark, rows, self.ctx.source_now)  # a full load covers any window
         except BaseException:
-            session.drop_table(new)
+            if not session.bulk_in_transaction:
+                session.drop_table(new)
             raise
         return rows, watermark
 
@@ -283,28 +296,47 @@ class TableSync:
         assert previous is not None
         stage = TableRef(CONTROL, STAGE_PREFIX + self.table.name)
         doomed = TableRef(CONTROL, DELETE_PREFIX + self.table.name)
-        session.create_table(stage, self.schema, staging=True)
         watermark = previous.watermark
         staged_keys: list[pa.Table] = []
+        whole, upsert = _transactions(session)
         try:
-            where, looked_back = self._change_filter()
-            # counting first saves the key read for the usual small delta, but only where an index
-            # makes it cheap: the lookback's business-date column usually has none
-            matching = self.probe.count(self.table.name, where) if where and not looked_back else None
-            for data in self._cast_chunks(where=where, matching=matching):
-                session.append(stage, data)
-                staged_keys.append(data.select(list(self.raw_key)))
-                if plan.change_column:
-                    watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
-            doomed_rows = self._stage_deletions(stage, doomed, staged_keys) if plan.deletes else 0
-            with session.transaction():
-                inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
-                deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
-                lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
-                self._save_state(watermark, None, lookback_at)
+            with whole():
+                session.create_table(stage, self.schema, staging=True)
+                where, looked_back = self._change_filter()
+                # counting first saves the key read for the usual small delta, but only where an
+                # index makes it cheap: the lookback's business-date column usually has none
+                matching = self.probe.count(self.table.name, where) if where and not looked_back else None
+                for data in self._cast_chunks(where=where, matching=matching):
+                    session.append(stage, data)
+                    staged_keys.append(data.select(list(self.raw_key)))
+                    if plan.change_column:
+                        watermark = _later(watermark, _max_naive(data.column(plan.change_column.lower())))
+                doomed_rows = 0
+                if plan.deletes:
+                    doomed_rows = stage_vanished(
+                        table=self.table,
+                        key=self.key,
+                        schema=self.schema,
+                        target=self.target,
+                        stage=stage,
+                        doomed=doomed,
+                        staged_keys=staged_keys,
+                        session=session,
+                        probe=self.probe,
+                        extractor=self.ctx.extractor,
+                        guard=self.guard,
+                    )
+                with upsert():
+                    inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
+                    deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
+                    lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
+                    self._save_state(watermark, None, lookback_at)
+                    session.drop_table(stage)
+                    session.drop_table(doomed)
         finally:
-            session.drop_table(stage)
-            session.drop_table(doomed)
+            if not session.bulk_in_transaction:
+                session.drop_table(stage)
+                session.drop_table(doomed)
         return inserted, updated, deleted, watermark
 
     def _change_filter(self) -> tuple[str | None, bool]:
@@ -336,46 +368,6 @@ class TableSync:
             return True
         return self.ctx.source_now - previous.lookback_at >= timedelta(hours=settings.lookback_every_hours)
 
-    def _stage_deletions(self, stage: TableRef, doomed: TableRef, staged_keys: list[pa.Table]) -> int:
-        """Stage the keys of warehouse rows that vanished from the source; return how many.
-
-        Shortcut: when the source's row count and key sum equal what the warehouse will hold after
-        the upsert, nothing vanished and no key set is transferred."""
-        session, name = self.session, self.table.name
-        single = self._chunk_key()
-        if single is not None:
-            raw = self.raw_key[0]
-            src_count, src_sum = self.probe.count_and_key_sum(name, single)
-            have_count, have_sum = session.count_and_key_sum(self.target, raw)
-            new_count, new_sum = session.new_key_count_and_sum(stage, self.target, raw)
-            if (src_count, src_sum) == (have_count + new_count, have_sum + new_sum):
-                return 0
-        source_keys = pl.from_arrow(self.ctx.extractor.keys(self.table, self.key))
-        cols = ", ".join(f'"{k}"' for k in self.raw_key)
-        held = pl.from_arrow(session.fetch_arrow(f"SELECT {cols} FROM {self.target.sql}"))
-        staged = [pl.from_arrow(t) for t in staged_keys if t.num_rows]
-        candidates = pl.concat([held, *staged], how="vertical_relaxed").unique() if staged else held
-        assert isinstance(source_keys, pl.DataFrame) and isinstance(candidates, pl.DataFrame)
-        source_keys = source_keys.cast({c: candidates.schema[c] for c in self.raw_key})
-        vanished = candidates.join(source_keys, on=list(self.raw_key), how="anti")
-        self._guard(vanished.height, held.height)
-        if vanished.height:
-            keys_schema = pa.schema([self.schema.field(k) for k in self.raw_key])
-            session.create_table(doomed, keys_schema, staging=True)
-            session.append(doomed, vanished.to_arrow().cast(keys_schema))
-        return vanished.height
-
-    def _guard(self, vanishing: int, total: int) -> None:
-        settings = self.ctx.settings
-        if self.ctx.force or vanishing <= settings.delete_guard_min_rows:
-            return
-        if vanishing > settings.delete_guard_share * max(total, 1):
-            raise TableError(
-                f"{self.table.name}: would delete {vanishing} of {total} warehouse rows "
-                f"(more than delete_guard_share={settings.delete_guard_share:g}); check that the source is "
-                "the right database, then re-run with --force"
-            )
-
     def _save_state(self, watermark: datetime | None, rows: int | None, lookback_at: datetime | None) -> None:
         state_store.save_state(
             self.session,
@@ -391,6 +383,13 @@ class TableSync:
                 lookback_at=lookback_at,
             ),
         )
+
+
+def _transactions(session: Session) -> tuple[Callable[[], AbstractContextManager[None]], ...]:
+    """(around the whole table, around the final swap/upsert): exactly one is a real transaction."""
+    if session.bulk_in_transaction:
+        return session.transaction, nullcontext
+    return nullcontext, session.transaction
 
 
 def _max_naive(column: pa.ChunkedArray) -> datetime | None:

@@ -7,6 +7,7 @@ the last sync show up as differences, which is the point.
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,7 @@ def _same(a: object, b: object, *, approximate: bool) -> bool:
         return (a is None or a == 0) and (b is None or b == 0)
     if approximate:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)  # type: ignore[arg-type]
-    return int(a) == int(b) if float(a).is_integer() and float(b).is_integer() else a == b  # type: ignore[arg-type]
+    return decimal.Decimal(str(a)) == decimal.Decimal(str(b))  # exact: integers and decimals
 
 
 def _key_differences(

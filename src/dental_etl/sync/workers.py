@@ -49,9 +49,3 @@ def _close(pair: tuple[Session, SourceProbe]) -> None:
     session, probe = pair
     session.close()
     probe.close()
-
-
-def _close(pair: tuple[Session, SourceProbe]) -> None:
-    session, probe = pair
-    session.close()
-    probe.close()

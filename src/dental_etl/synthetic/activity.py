@@ -10,6 +10,7 @@ import polars as pl
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.rand import DAY, dates, datetimes, explode_counts, pick, to_workday, weekday
 from dental_etl.synthetic.reference import Reference
+from dental_etl.synthetic.staffing import Calendar
 
 # LogSources / CommItemSource / CommItemMode codes used below
 TEXT, EMAIL, PHONE, MAIL = 5, 1, 3, 2
@@ -303,23 +304,13 @@ def statements(
     )
 
 
-def schedule(p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFrame:
-    """Provider and employee working days, holidays, and weekly staff-meeting blockouts."""
+def schedule(p: Patients, ref: Reference, cal: Calendar, rng: np.random.Generator) -> pl.DataFrame:
+    """The schedule up to three months ahead: each provider's working blocks (staffing.Calendar,
+    the days the appointment book uses), practice holidays, employees' days and weekly
+    staff-meeting blockouts."""
     days = np.arange(p.start, p.today + 91)
-    days = days[weekday(days) < 5]
-    provs = ref.tables["provider"].filter(pl.col("IsHidden") == 0)["ProvNum"].to_numpy()
-    pv, pd_ = np.meshgrid(provs, days, indexing="ij")
-    off = rng.random(pv.size) < 0.06
-    prov_rows = pl.DataFrame(
-        {
-            "ProvNum": pv.ravel()[~off],
-            "_day": pd_.ravel()[~off],
-            "SchedType": 1,
-            "EmployeeNum": 0,
-            "_start": 8 * 3600,
-            "_stop": 17 * 3600,
-        }
-    )
+    days = days[(weekday(days) < 5) & ~np.isin(days, np.fromiter(cal.closed, np.int64, len(cal.closed)))]
+    prov_rows = cal.schedule(p.start, p.today + 90)
     emps = ref.tables["employee"]["EmployeeNum"].to_numpy()
     ev, ed = np.meshgrid(emps, days, indexing="ij")
     off = rng.random(ev.size) < 0.05
@@ -342,10 +333,13 @@ def schedule(p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFr
             "SchedType": 2,
             "_start": 7 * 3600,
             "_stop": 8 * 3600,
+            "ClinicNum": 1,
+            "BlockoutType": ref.defs.num("BlockoutTypes", "Staff Meeting"),
+            "Note": "Staff meeting",
         }
     )
     rows = pl.concat([prov_rows, emp_rows, meet], how="diagonal_relaxed").sort(
-        "_day", "SchedType", "ProvNum", "EmployeeNum"
+        "_day", "SchedType", "ProvNum", "EmployeeNum", "_start"
     )
     n = rows.height
     return rows.with_row_index("ScheduleNum", offset=1).with_columns(
@@ -353,11 +347,6 @@ def schedule(p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFr
         SchedDate=dates(rows["_day"]),
         StartTime=pl.duration(seconds=pl.col("_start")),
         StopTime=pl.duration(seconds=pl.col("_stop")),
-        BlockoutType=pl.when(pl.col("SchedType") == 2)
-        .then(ref.defs.num("BlockoutTypes", "Staff Meeting"))
-        .otherwise(0),
-        ClinicNum=pl.when(pl.col("SchedType") == 2).then(1).otherwise(0),
-        Note=pl.when(pl.col("SchedType") == 2).then(pl.lit("Staff meeting")).otherwise(pl.lit("")),
         _edit=pl.Series(
             np.minimum(rows["_day"].to_numpy() - 30, p.last).astype(np.int64) * DAY
             + 12 * 3600

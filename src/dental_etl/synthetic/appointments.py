@@ -13,12 +13,14 @@ import numpy as np
 import polars as pl
 
 from dental_etl.synthetic.people import Patients
-from dental_etl.synthetic.rand import DAY, datetimes, office_seconds, pick
+from dental_etl.synthetic.rand import DAY, datetimes, pick
 from dental_etl.synthetic.reference import Reference
-from dental_etl.synthetic.visits import BROKEN, COMPLETE, PLANNED, SCHEDULED, UNSCHED
+from dental_etl.synthetic.staffing import AFTERNOON, BLOCKS, MORNING, Calendar
+from dental_etl.synthetic.visits import BROKEN, COMPLETE, PLANNED, SCHEDULED, UNSCHED, provider_of
 
 CREATED, CHANGED, MISSED, CANCELLED, DELETED = 0, 1, 2, 3, 4
 NO_SECONDS = -62135596800  # 0001-01-01 00:00:00
+BLACK = -16_777_216  # Color.Black.ToArgb(): OpenDental's text colour without a ProcApptColor
 
 
 def number(visits: pl.DataFrame) -> pl.DataFrame:
@@ -30,8 +32,12 @@ def number(visits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def times(visits: pl.DataFrame, minutes: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Appointment start, length and (for completed ones) arrival/seating/dismissal times."""
+def times(
+    visits: pl.DataFrame, minutes: pl.DataFrame, p: Patients, cal: Calendar, rng: np.random.Generator
+) -> pl.DataFrame:
+    """Appointment start, length and (for completed ones) arrival/seating/dismissal times. An
+    appointment starts on the quarter hour inside one of its provider's blocks at the clinic that
+    day (emergencies in the morning when the provider works it)."""
     v = visits.join(minutes, on="_vid", how="left").with_columns(pl.col("_minutes").fill_null(0))
     n = v.height
     kind = v["_kind"].to_numpy()
@@ -39,8 +45,16 @@ def times(visits: pl.DataFrame, minutes: pl.DataFrame, rng: np.random.Generator)
     mins = np.where(kind == "H", np.maximum(mins, 50), np.maximum(mins, 30))
     mins = (np.ceil(mins / 10) * 10).astype(np.int64)
     day = v["_day"].to_numpy()
-    start = office_seconds(rng, day, 8, 16)
-    start = np.where(kind == "E", day.astype(np.int64) * DAY + rng.integers(28, 44, n) * 900, start)
+    prov, clinic = provider_of(v, p)
+    blocks = cal.blocks(day, prov, clinic)
+    either = rng.random(n) < np.where(kind == "E", 1.0, 0.5)  # emergencies in the morning if possible
+    morning = (blocks == MORNING) | ((blocks != AFTERNOON) & either)
+    block_start, block_stop = (
+        np.where(morning, BLOCKS[0][0], BLOCKS[1][0]),
+        np.where(morning, BLOCKS[0][1], BLOCKS[1][1]),
+    )
+    slots = np.maximum((block_stop - block_start - mins * 60) // 900, 1)
+    start = day.astype(np.int64) * DAY + block_start + (rng.random(n) * slots).astype(np.int64) * 900
     start = np.where(kind == "P", NO_SECONDS, start)
     done = v["_status"].to_numpy() == COMPLETE
     tracked = done & (rng.random(n) < 0.65)
@@ -57,6 +71,45 @@ def times(visits: pl.DataFrame, minutes: pl.DataFrame, rng: np.random.Generator)
     )
 
 
+def descriptions(procs: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """ProcDescript and ProcsColored per visit, as OpenDental writes them (Appointments.
+    SetProcDescript): the procedures attached to the appointment (PlannedAptNum for a planned one),
+    each as "#3-MO-C2P" (surfaces), "#3-PFZ" (tooth), "UL-SRP4+" (quadrant/arch) or "PerEx", joined
+    by ", "; ProcsColored wraps each in a black <span>."""
+    codes = pl.DataFrame(
+        {"_code": np.arange(len(ref.code_area)), "_area": ref.code_area, "_abbr_": ref.code_abbr.astype(str)}
+    )
+    area = pl.col("_area")
+    one = (
+        pl.when(area == 1)
+        .then(pl.concat_str(pl.lit("#"), "ToothNum", pl.lit("-"), "Surf", pl.lit("-"), "_abbr_"))
+        .when(area == 2)
+        .then(pl.concat_str(pl.lit("#"), "ToothNum", pl.lit("-"), "_abbr_"))
+        .when(area.is_in([4, 6]))
+        .then(pl.concat_str("Surf", pl.lit("-"), "_abbr_"))
+        .when(area == 5)
+        .then(pl.concat_str(pl.lit("S"), "Surf", pl.lit("-"), "_abbr_"))
+        .otherwise(pl.col("_abbr_"))
+    )
+    return (
+        procs.filter((pl.col("_vid") > 0) | (pl.col("_planned_vid") > 0))
+        .join(codes, on="_code", how="left")
+        .select(
+            "ProcNum",
+            _vid=pl.when(pl.col("_vid") > 0).then(pl.col("_vid")).otherwise(pl.col("_planned_vid")),
+            _one=one,
+        )
+        .sort("ProcNum")
+        .group_by("_vid", maintain_order=True)
+        .agg(
+            ProcDescript=pl.col("_one").str.join(", "),
+            ProcsColored=pl.concat_str(pl.lit(f'<span color="{BLACK}">'), "_one", pl.lit("</span>")).str.join(
+                ""
+            ),
+        )
+    )
+
+
 def appointment_table(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.random.Generator) -> pl.DataFrame:
     defs = ref.defs
     v = v.filter(pl.col("_kind") != "X")
@@ -65,7 +118,7 @@ def appointment_table(v: pl.DataFrame, p: Patients, ref: Reference, rng: np.rand
     status = v["_status"].to_numpy()
     pat = v["PatNum"].to_numpy() - 1
     clinic = p.clinic[pat]
-    hyg = kind == "H"
+    hyg = (kind == "H") | ((kind == "B") & (v["_k"].to_numpy() > 0))  # a broken hygiene visit too
     op = np.empty(n, dtype=np.int64)
     for c in range(1, len(ref.ops_dental) + 1):
         here = clinic == c
@@ -162,6 +215,7 @@ def history(
         "UnschedStatus",
         "IsNewPatient",
         "ProcDescript",
+        "ProcsColored",
         "Assistant",
         "ClinicNum",
         "IsHygiene",
@@ -208,7 +262,7 @@ def history(
         CREATED,
         created_status,
         pl.col("_book"),
-        pl.when(pl.col("_form") > 0).then(first_time).otherwise(pl.col("AptDateTime")),
+        pl.when(pl.col("_form").is_in([1, 2])).then(first_time).otherwise(pl.col("AptDateTime")),
     )
     broke = base.filter(pl.col("_form") > 0)
     snap(broke, pl.col("_break_action"), BROKEN, pl.col("_break_day") * DAY + 14 * 3600)

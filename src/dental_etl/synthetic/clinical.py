@@ -11,6 +11,7 @@ from dental_etl.synthetic.config import GeneratorConfig
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.rand import DAY, NO_DAY, dates, datetimes, rng_for
 from dental_etl.synthetic.reference import Reference
+from dental_etl.synthetic.staffing import Calendar
 
 DIAGNOSIS_BY_CATEGORY = {
     "Fillings": "Caries",
@@ -29,12 +30,19 @@ DIAGNOSIS_BY_CATEGORY = {
 class Clinical:
     """visits (numbered, with times) and procs (numbered), plus the finished tables."""
 
-    def __init__(self, config: GeneratorConfig, p: Patients, ref: Reference) -> None:
+    def __init__(self, config: GeneratorConfig, p: Patients, ref: Reference, cal: Calendar) -> None:
         seed = config.seed
-        v = visits.base_visits(p, rng_for(seed, "visits"))
-        found, new_visits = procedures.findings(v, p, rng_for(seed, "findings"))
+        v = visits.base_visits(p, rng_for(seed, "visits"), cal)
+        found, new_visits = procedures.findings(v, p, rng_for(seed, "findings"), cal)
         v = pl.concat([v, new_visits.select(v.columns)])
-        v = visits.add_breaks(v, p, rng_for(seed, "breaks"))
+        v = visits.add_breaks(v, p, rng_for(seed, "breaks"), cal)
+        # restorative visits broken and never rebooked: their procedures stay planned, attached
+        dropped = v.filter((pl.col("_kind") == "R") & (pl.col("_form") == visits.NOT_REBOOKED))["_vid"]
+        found = found.with_columns(
+            ProcStatus=pl.when(pl.col("_vid").is_in(dropped.implode()))
+            .then(procedures.TP)
+            .otherwise(pl.col("ProcStatus"))
+        )
         v = visits.booking_times(v, p, rng_for(seed, "booking"))
         procs = pl.concat(
             [
@@ -49,14 +57,10 @@ class Clinical:
         apt_of = v.select("_vid", "AptNum")
         procs = self._number_procs(procs, apt_of, v, p, ref, rng_for(seed, "procs"))
         minutes = procs.filter(pl.col("_vid") > 0).group_by("_vid").agg(_minutes=pl.col("_minutes").sum())
-        v = appointments.times(v, minutes, rng_for(seed, "times"))
-        descript = (
-            procs.filter(pl.col("_vid") > 0)
-            .sort("ProcNum")
-            .group_by("_vid", maintain_order=True)
-            .agg(ProcDescript=pl.col("_abbr").str.join(", "))
+        v = appointments.times(v, minutes, p, cal, rng_for(seed, "times"))
+        v = v.join(appointments.descriptions(procs, ref), on="_vid", how="left").with_columns(
+            pl.col("ProcDescript", "ProcsColored").fill_null("")
         )
-        v = v.join(descript, on="_vid", how="left").with_columns(pl.col("ProcDescript").fill_null(""))
         self.visits = v
         appts = appointments.appointment_table(v, p, ref, rng_for(seed, "appointment"))
         self.appointments = appts

@@ -257,8 +257,8 @@ class Money:
         self._split(pat[ok], amount[ok], pre_day[ok], unearned=unearned)
         # on the day of treatment, transfer the prepayment onto the largest procedure of the visit
         largest = (
-            portions.sort("_final_due", descending=True)
-            .group_by("AptNum")
+            portions.sort(["_final_due", "ProcNum"], descending=[True, False])  # ties: the first entered
+            .group_by("AptNum", maintain_order=True)
             .first()
             .select("AptNum", "ProcNum", "ProvNum", "_day")
         )

@@ -87,28 +87,12 @@ class Patients:
 
         # care and money behaviour
         self.clinic = rng.integers(1, config.clinics + 1, n_fam)[fam]
-        dent_by_clinic = [
-            ref.dentists[ref.prov_clinic[ref.dentists - 1] == c] for c in range(1, config.clinics + 1)
-        ]
-        hyg_by_clinic = [
-            ref.hygienists[ref.prov_clinic[ref.hygienists - 1] == c] for c in range(1, config.clinics + 1)
-        ]
-        u = rng.random(n)
-        self.dentist = np.array(
-            [
-                dent_by_clinic[c - 1][int(x * len(dent_by_clinic[c - 1]))]
-                for c, x in zip(self.clinic, u, strict=True)
-            ]
-        )
-        self.hygienist = np.array(
-            [
-                hyg_by_clinic[c - 1][int(x * len(hyg_by_clinic[c - 1]))]
-                for c, x in zip(self.clinic, u, strict=True)
-            ]
-        )
-        self.perio = ~child & (rng.random(n) < 0.12 + 0.002 * np.maximum(age_today - 40, 0))
-        self.caries_rate = rng.gamma(0.8, 0.42, n)  # restorative findings per exam
-        self.acceptance = rng.beta(5, 3, n)
+        # dentist and hygienist: assigned once the practice has hired (assign_providers)
+        self.dentist = np.zeros(n, np.int64)
+        self.hygienist = np.zeros(n, np.int64)
+        self.perio = ~child & (rng.random(n) < 0.16 + 0.003 * np.maximum(age_today - 40, 0))
+        self.caries_rate = rng.gamma(0.8, 0.7, n)  # restorative risk: P(findings at an exam) = 1 - exp(-rate)
+        self.acceptance = rng.beta(6, 2.5, n)
         self.compliance = np.where(rng.random(n) < 0.3, rng.uniform(1.3, 2.6, n), rng.uniform(0.95, 1.1, n))
         self.payer = rng.choice(4, size=n_fam, p=[0.50, 0.30, 0.15, 0.05])[fam]  # prompt/statement/slow/poor
         senior = (age_today >= 65) & (rng.random(n) < 0.3)
@@ -127,6 +111,21 @@ class Patients:
         self._insurance(rng, fam, rank, sizes, insured_fam, plan1, second_fam, plan2, fam_join, fam_leave)
         self.plan_is_ppo = np.where(self.insured, ref.plan_is_ppo[np.maximum(self.plan, 1) - 1], False)
         self._patient_frame(config, ref, pools, rng, fam, rank, sizes, spouse, has_spouse)
+
+    def assign_providers(self, ref: Reference, seed: int) -> None:
+        """Each patient's dentist and hygienist: one of those serving the patient's clinic."""
+        rng = rng_for(seed, "assign")
+        n = len(self.clinic)
+        u = rng.random(n)
+        for mine, staff in ((self.dentist, ref.dentists), (self.hygienist, ref.hygienists)):
+            for c in np.unique(self.clinic):
+                here = np.array([s for s in staff if c in ref.serves[int(s)]], np.int64)
+                at = self.clinic == c
+                mine[at] = here[(u[at] * len(here)).astype(np.int64)]
+        on_record = rng.random(n) < 0.6
+        self.frame = self.frame.with_columns(
+            PriProv=pl.Series(self.dentist), SecProv=pl.Series(np.where(on_record, self.hygienist, 0))
+        )
 
     def _insurance(
         self, rng, fam, rank, sizes, insured_fam, plan1, second_fam, plan2, fam_join, fam_leave
@@ -261,8 +260,6 @@ class Patients:
                 "WirelessPhone": mobile,
                 "Email": email,
                 "Guarantor": self.guarantor,
-                "PriProv": self.dentist,
-                "SecProv": np.where(rng.random(n) < 0.6, self.hygienist, 0),
                 "FeeSched": self.fee_sched,
                 "BillingType": billing,
                 "ClinicNum": self.clinic,

@@ -26,6 +26,7 @@ from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.pools import Pools
 from dental_etl.synthetic.rand import DAY, NO_DAY, dates, rng_for
 from dental_etl.synthetic.reference import Reference
+from dental_etl.synthetic.staffing import staff_practice
 from dental_etl.synthetic.timestamps import stamp, upgrade_time
 
 
@@ -81,7 +82,8 @@ def generate_practice(config: GeneratorConfig) -> Practice:
     pools = Pools(seed)
     ref = Reference(config, pools)
     p = Patients(config, ref, pools)
-    clinical = Clinical(config, p, ref)
+    cal = staff_practice(config, p, ref)
+    clinical = Clinical(config, p, ref, cal)
     procs = clinical.procs
     ins = insurance.build(procs, p, ref, rng_for(seed, "insurance"))
     cash = Money(procs, ins["_ins"], clinical.visits, p, ref, rng_for(seed, "money"))
@@ -112,7 +114,7 @@ def generate_practice(config: GeneratorConfig) -> Practice:
             "document": records.documents(procs, p, ref, rng_for(seed, "document")),
             "sheet": records.sheets(v, p, rng_for(seed, "sheet")),
             "task": activity.tasks(p, ref, rng_for(seed, "task")),
-            "schedule": activity.schedule(p, ref, rng_for(seed, "schedule")),
+            "schedule": activity.schedule(p, ref, cal, rng_for(seed, "schedule")),
         }
     )
     out["statement"] = activity.statements(cash.paysplit, procs, p, rng_for(seed, "statement"))

@@ -2,10 +2,12 @@
 
 Routine hygiene procedures follow the visit rank (exam every visit, bitewings every other visit,
 a full series every three years ...). Exams find restorative work (`findings`), which is treatment
-planned (status 1) on the exam day; accepted findings are scheduled as one restorative visit a few
-weeks later and completed there (status 2), or are still scheduled in the future; the rest stay
-planned, become inactive (8), get deleted (6) or sit on a planned appointment. New patients bring
-existing work (EO/EC) and conditions (Cn); broken appointments sometimes get a D9986/D9987 charge.
+planned (status 1) on the exam day; accepted findings are scheduled in restorative visits of about
+two hours, days to months later, and completed there (status 2), or are still scheduled in the
+future; the rest stay planned, become inactive (8), get deleted (6) or sit on a planned
+appointment. Procedures of an appointment that broke and was never rebooked stay planned and
+attached to it. New patients bring existing work (EO/EC) and conditions (Cn); broken appointments
+sometimes get a D9986/D9987 charge.
 
 Frame helper columns: `_vid` (visit of the appointment it is attached to, 0 none), `_planned_vid`,
 `_code` (index into catalog.CODES), `_day` (ProcDate), `_tp_day` (DateTP, NO_DAY none), `_entry`
@@ -14,13 +16,27 @@ Frame helper columns: `_vid` (visit of the appointment it is attached to, 0 none
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
 from dental_etl.synthetic import catalog
 from dental_etl.synthetic.people import Patients
-from dental_etl.synthetic.rand import DAY, NO_DAY, explode_counts, pick, to_workday
-from dental_etl.synthetic.visits import COMPLETE, PLANNED, SCHEDULED, _frame
+from dental_etl.synthetic.rand import DAY, NO_DAY, explode_counts, pick
+from dental_etl.synthetic.visits import (
+    BROKEN,
+    COMPLETE,
+    NOT_REBOOKED,
+    PLANNED,
+    SCHEDULED,
+    UNSCHED,
+    _frame,
+    place,
+)
+
+if TYPE_CHECKING:
+    from dental_etl.synthetic.staffing import Calendar
 
 C = catalog.CODE_INDEX
 TP, DONE, EC, EO, REFERRED, DELETED, CONDITION, TP_INACTIVE = 1, 2, 3, 4, 5, 6, 7, 8
@@ -37,6 +53,13 @@ SURFACES = {
 }
 SURFACE_COUNT = {"D2140": 1, "D2150": 2, "D2330": 1, "D2331": 2, "D2391": 1, "D2392": 2, "D2393": 3}
 CHILD_FINDINGS = (("D2391", 30), ("D2392", 15), ("D2140", 5), ("D1351", 40), ("D7140", 6), ("D2330", 4))
+FINDING_COUNTS = np.array([1, 2, 3, 4])
+FINDING_COUNT_WEIGHTS = (0.36, 0.30, 0.20, 0.14)
+VISIT_MINUTES = 120  # accepted treatment is booked in visits of about two hours
+MINUTES = np.array([c.minutes for c in catalog.CODES])
+MAJOR = np.array([c.coverage == "major" for c in catalog.CODES])
+HYGIENE = np.array([c.hygiene for c in catalog.CODES])
+ADULT_FLUORIDE = 0.3
 
 
 def _procs(vid, pat, code, status, day, prov, entry, **extra) -> pl.DataFrame:
@@ -86,8 +109,16 @@ def _procs(vid, pat, code, status, day, prov, entry, **extra) -> pl.DataFrame:
 
 
 def routine(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> pl.DataFrame:
-    """Hygiene and emergency visit procedures (completed, or TP on a future appointment)."""
-    v = visits.filter(pl.col("_kind").is_in(["H", "E"]) & pl.col("_status").is_in([COMPLETE, SCHEDULED]))
+    """Hygiene and emergency visit procedures: completed, or TP on a future appointment or on a
+    broken one that was never rebooked (where they stay attached, as in OpenDental)."""
+    never = (
+        (pl.col("_kind") == "H")
+        & (pl.col("_form") == NOT_REBOOKED)
+        & pl.col("_status").is_in([BROKEN, UNSCHED])
+    )
+    v = visits.filter(
+        (pl.col("_kind").is_in(["H", "E"]) & pl.col("_status").is_in([COMPLETE, SCHEDULED])) | never
+    )
     vid, kind, day, k = (v[c].to_numpy() for c in ("_vid", "_kind", "_day", "_k"))
     pat = v["PatNum"].to_numpy() - 1
     status = np.where(v["_status"].to_numpy() == COMPLETE, DONE, TP)
@@ -96,49 +127,54 @@ def routine(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> pl.D
     new = hyg & (k == 0)
     parts = []
 
-    def add(mask, code, prov, units=None):
+    dent, hygienist = p.dentist[pat], p.hygienist[pat]
+
+    def add(mask, code, units=None):
+        """Procedures on the visits in `mask`; as OpenDental assigns them in a two-provider
+        appointment: the hygienist for codes marked Is Hygiene, the dentist for the rest (exams,
+        radiographs)."""
         idx = np.flatnonzero(mask)
         codes = np.broadcast_to(np.asarray(code), len(mask))[idx]
-        provs = np.broadcast_to(prov, len(mask))[idx]
+        provs = np.where(HYGIENE[codes] & hyg[idx], hygienist[idx], dent[idx])
         u = np.ones(len(idx), np.int64) if units is None else np.broadcast_to(units, len(mask))[idx]
         entry = day[idx].astype(np.int64) * DAY + 8 * 3600
         parts.append(_procs(vid[idx], pat[idx] + 1, codes, status[idx], day[idx], provs, entry, UnitQty=u))
 
-    dent, hygienist = p.dentist[pat], p.hygienist[pat]
-    add(hyg, np.where(new, np.where(perio, C["D0180"], C["D0150"]), C["D0120"]), dent)
-    add(
-        hyg,
-        np.where(child, C["D1120"], np.where(perio, np.where(new, C["D4355"], C["D4910"]), C["D1110"])),
-        hygienist,
-    )
+    add(hyg, np.where(new, np.where(perio, C["D0180"], C["D0150"]), C["D0120"]))
+    add(hyg, np.where(child, C["D1120"], np.where(perio, np.where(new, C["D4355"], C["D4910"]), C["D1110"])))
     pano = rng.random(len(k)) < 0.3
-    add(new & ~child, np.where(pano, C["D0330"], C["D0210"]), hygienist)
-    add(
-        (new & ~child & pano) | (hyg & ~new & (k % 2 == 0)),
-        np.where(child, C["D0272"], C["D0274"]),
-        hygienist,
-    )
-    add(new & child, C["D0272"], hygienist)
-    add(hyg & ~new & ~child & (k % 6 == 3), C["D0210"], hygienist)
-    add(hyg & (child | (rng.random(len(k)) < 0.12)), C["D1206"], hygienist)
+    add(new & ~child, np.where(pano, C["D0330"], C["D0210"]))
+    add((new & ~child & pano) | (hyg & ~new & (k % 2 == 0)), np.where(child, C["D0272"], C["D0274"]))
+    add(new & child, C["D0272"])
+    add(hyg & ~new & ~child & (k % 6 == 3), C["D0210"])
+    add(hyg & (child | (rng.random(len(k)) < ADULT_FLUORIDE)), C["D1206"])
     em = kind == "E"
-    add(em, C["D0140"], dent)
-    add(em, C["D0220"], dent)
-    add(em & (rng.random(len(k)) < 0.3), C["D0230"], dent, units=rng.integers(2, 4, len(k)))
+    add(em, C["D0140"])
+    add(em, C["D0220"])
+    add(em & (rng.random(len(k)) < 0.3), C["D0230"], units=rng.integers(2, 4, len(k)))
     treat = pick(rng, [C["D9110"], C["D7140"], C["D3330"], -1], [0.22, 0.19, 0.14, 0.45], len(k))
-    add(em & (treat >= 0), treat, dent)
+    add(em & (treat >= 0), treat)
     return pl.concat(parts)
 
 
 def findings(
-    visits: pl.DataFrame, p: Patients, rng: np.random.Generator
+    visits: pl.DataFrame, p: Patients, rng: np.random.Generator, cal: Calendar | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Treatment found at exams, and the restorative (R) and planned (P) visits it leads to."""
+    """Treatment found at exams, and the restorative (R) and planned (P) visits it leads to.
+
+    An adult recall exam finds treatment for about a third of the patients (`p.caries_rate`; more at
+    a new-patient exam, less for children), 1-4 procedures. Each is accepted with the patient's
+    acceptance (less for major work); accepted work is done in visits of about two hours a few days
+    to a few months after the exam, on the dentist's days."""
     ex = visits.filter(pl.col("_kind").is_in(["H", "E"]) & (pl.col("_status") == COMPLETE))
     vid, kind, day, k = (ex[c].to_numpy() for c in ("_vid", "_kind", "_day", "_k"))
     pat = ex["PatNum"].to_numpy() - 1
-    rate = p.caries_rate[pat] * np.where((kind == "H") & (k == 0), 1.8, np.where(kind == "E", 0.6, 1.0))
-    count = rng.poisson(rate)
+    n_ex = len(vid)
+    new = (kind == "H") & (k == 0)
+    factor = np.where(new, 1.6, np.where(kind == "E", 0.7, 1.0)) * np.where(p.child[pat], 0.55, 1.0)
+    found = rng.random(n_ex) < 1.0 - np.exp(-p.caries_rate[pat] * factor)
+    count = pick(rng, FINDING_COUNTS, FINDING_COUNT_WEIGHTS, n_ex) + (new & (rng.random(n_ex) < 0.4))
+    count = np.where(found, np.minimum(count, FINDING_COUNTS[-1]), 0)
     parent, _ = explode_counts(count)
     n = len(parent)
     f_pat = pat[parent]
@@ -147,7 +183,7 @@ def findings(
     child_code = pick(rng, [C[c] for c, _ in CHILD_FINDINGS], [w for _, w in CHILD_FINDINGS], n)
     code = np.where(child, child_code, adult_code)
     # a crown often needs a buildup; surgery sometimes sedation (billed in 15-minute units)
-    crown = np.isin(code, [C["D2740"], C["D2750"]]) & (rng.random(n) < 0.4)
+    crown = np.isin(code, [C["D2740"], C["D2750"]]) & (rng.random(n) < 0.45)
     sed = np.isin(code, [C["D6010"], C["D7240"], C["D7210"]]) & (rng.random(n) < 0.15)
     parent = np.r_[parent, parent[crown], parent[sed]]
     tooth_src = np.r_[np.arange(n), np.flatnonzero(crown), np.full(sed.sum(), -1)]
@@ -160,10 +196,10 @@ def findings(
     tooth = np.where(tooth_src >= 0, tooth[np.maximum(tooth_src, 0)], tooth)
     exam_vid, exam_day = vid[parent], day[parent]
 
-    major = np.array([catalog.CODES[c].coverage == "major" for c in range(len(catalog.CODES))])[code]
-    accept_p = p.acceptance[f_pat] * np.where(major, 0.75, 1.0) * np.where(code == C["D9972"], 0.5, 1.0)
+    major = MAJOR[code]
+    accept_p = p.acceptance[f_pat] * np.where(major, 0.85, 1.0) * np.where(code == C["D9972"], 0.5, 1.0)
     accepted = rng.random(m) < accept_p
-    # a buildup/sedation follows its main procedure's decision
+    # a buildup/sedation follows its main procedure's decision, and goes to the same visit
     main = np.r_[np.arange(n), np.flatnonzero(crown), np.flatnonzero(sed)]
     accepted = accepted[main]
     referred = accepted & (
@@ -171,42 +207,52 @@ def findings(
     )
     to_visit = accepted & ~referred
 
-    # one restorative visit per exam for its accepted findings
-    groups = np.unique(exam_vid[to_visit])
-    g_pat = pat[np.searchsorted(vid, groups)]
-    g_exam_day = day[np.searchsorted(vid, groups)]
-    g_day = to_workday(g_exam_day + 7 + rng.gamma(2.0, 9.0, len(groups)).astype(np.int64))
+    # accepted work of an exam in visits of about two hours: chunks of the main procedures' minutes
+    minutes = np.where(to_visit, MINUTES[code] * np.maximum(units, 1), 0)
+    main_minutes = np.bincount(main, weights=minutes, minlength=n)
+    ends = np.cumsum(main_minutes)
+    exam_start = np.r_[0.0, ends][np.searchsorted(parent[:n], parent[:n], side="left")]
+    chunk = (((ends - main_minutes) - exam_start) // VISIT_MINUTES).astype(np.int64)[main]
+    key = exam_vid * 16 + np.minimum(chunk, 15)
+    groups, g_of = np.unique(np.where(to_visit, key, -1), return_inverse=True)
+    if len(groups) and groups[0] == -1:
+        groups, g_of = groups[1:], g_of - 1
+    g_exam = np.searchsorted(vid, groups // 16)
+    g_chunk = groups % 16
+    g_pat = pat[g_exam]
+    g_exam_day = day[g_exam]
+    exam_delay = 2 + rng.gamma(1.3, 18.0, n_ex).astype(np.int64)
+    g_day = place(
+        cal,
+        g_exam_day + exam_delay[g_exam] + g_chunk * rng.integers(7, 22, len(groups)),
+        p.dentist[g_pat],
+        p.clinic[g_pat],
+    )
     done = g_day <= np.minimum(p.leave[g_pat], p.last)
     booked = ~done & (g_day >= p.today) & (p.leave[g_pat] > p.last)
+    g_keep = done | booked
     start = int(visits["_vid"].max()) + 1  # type: ignore[arg-type]
     g_vid = np.arange(start, start + len(groups))
-    g_keep = done | booked
     r_visits = _frame(
         _vid=g_vid[g_keep],
         PatNum=g_pat[g_keep] + 1,
         _kind=np.full(g_keep.sum(), "R"),
         _day=g_day[g_keep],
         _status=np.where(done[g_keep], COMPLETE, SCHEDULED),
-        _exam_vid=groups[g_keep],
+        _exam_vid=vid[g_exam][g_keep],
         _exam_day=g_exam_day[g_keep],
     )
-    visit_of = dict(zip(groups[g_keep].tolist(), g_vid[g_keep].tolist(), strict=True))
-    f_rvid = np.array([visit_of.get(int(e), 0) for e in exam_vid], dtype=np.int64)
-    f_rvid = np.where(to_visit, f_rvid, 0)
-    r_day = dict(zip(g_vid.tolist(), g_day.tolist(), strict=True))
-    r_done = dict(zip(g_vid.tolist(), done.tolist(), strict=True))
-    f_day = np.array([r_day.get(int(v), 0) for v in f_rvid], dtype=np.int64)
-    f_done = np.array([r_done.get(int(v), False) for v in f_rvid])
-
-    status = np.where(f_rvid > 0, np.where(f_done, DONE, TP), TP)
+    g_safe = np.maximum(g_of, 0)
+    on_visit = to_visit & g_keep[g_safe]
+    f_rvid = np.where(on_visit, g_vid[g_safe], 0)
+    status = np.where(on_visit, np.where(done[g_safe], DONE, TP), TP)
     status = np.where(referred, REFERRED, status)
     r = rng.random(m)
-    waiting = status == TP
-    waiting &= f_rvid == 0
+    waiting = (status == TP) & (f_rvid == 0)
     status = np.where(
         waiting & (r < 0.12), TP_INACTIVE, np.where(waiting & (r >= 0.12) & (r < 0.16), DELETED, status)
     )
-    proc_day = np.where(f_rvid > 0, f_day, exam_day)
+    proc_day = np.where(on_visit, g_day[g_safe], exam_day)
 
     # planned appointments for part of what is still waiting
     still = (status == TP) & (f_rvid == 0)
@@ -224,8 +270,10 @@ def findings(
         _exam_vid=p_groups,
         _exam_day=day[p_exam_idx],
     )
-    plan_of = dict(zip(p_groups.tolist(), p_vid.tolist(), strict=True))
-    f_planned = np.where(still, np.array([plan_of.get(int(e), 0) for e in exam_vid], dtype=np.int64), 0)
+    f_planned = np.zeros(m, np.int64)
+    if len(p_groups):
+        at = np.clip(np.searchsorted(p_groups, exam_vid), 0, len(p_groups) - 1)
+        f_planned = np.where(still & (p_groups[at] == exam_vid), p_vid[at], 0)
 
     prov = np.where(np.isin(code, [C["D4341"], C["D4342"]]), p.hygienist[f_pat], p.dentist[f_pat])
     entry = exam_day.astype(np.int64) * DAY + 12 * 3600 + rng.integers(0, 4 * 3600, m)

@@ -55,29 +55,53 @@ def build_definitions() -> pl.DataFrame:
 
 
 class Reference:
-    """The setup tables plus the lookups the simulation needs (numpy arrays indexed by code, plan ...)."""
+    """The setup tables plus the lookups the simulation needs (numpy arrays indexed by code, plan ...).
+
+    Providers, operatories and users are hired later (`hire`), once the patients are known: the
+    roster follows the chair time the patients need (staffing.py).
+    """
 
     def __init__(self, config: GeneratorConfig, pools: Pools) -> None:
         rng = rng_for(config.seed, "reference")
+        self.config, self.pools = config, pools
         self.tables: dict[str, pl.DataFrame] = {}
         self.defs = Definitions(build_definitions())
         self.tables["definition"] = self.defs.frame
-        self._staff(config, pools, rng)
+        self._employees(config, pools, rng)
         self._codes_and_fees(rng)
         self._insurance(config, pools, rng)
         self._sources(config, pools, rng)
 
     # -- people who work here ---------------------------------------------------------------------
-    def _staff(self, config: GeneratorConfig, pools: Pools, rng: np.random.Generator) -> None:
-        defs = self.defs
-        n_clinics = config.clinics
-        n_dent = max(2, n_clinics, math.ceil(config.patients / 2_500))
-        n_hyg = max(2, n_clinics, math.ceil(config.patients / 1_500))
+    def _employees(self, config: GeneratorConfig, pools: Pools, rng: np.random.Generator) -> None:
+        n_emp = max(6, math.ceil(config.patients / 1_000) + 4)
+        self.tables["employee"] = pl.DataFrame(
+            {
+                "EmployeeNum": np.arange(1, n_emp + 1),
+                "LName": rng.choice(pools.last, n_emp),
+                "FName": rng.choice(pools.first_female, n_emp),
+                "PayrollID": np.char.add("E", np.arange(1001, 1001 + n_emp).astype(str)),
+                "PhoneExt": np.arange(101, 101 + n_emp),
+                "ClockStatus": "Home",
+                "ReportsTo": np.r_[0, np.ones(n_emp - 1, int)],
+            }
+        )
+        self.n_emp = n_emp
+        self.assistants = np.arange(1, n_emp + 1)[n_emp // 2 :]
+        self.front_desk_users = np.arange(2, 2 + n_emp // 2)  # users: 1 Admin, then one per employee
+
+    def hire(self, dentist_clinics: list[list[int]], hygienist_clinics: list[list[int]]) -> None:
+        """Providers (each serving the listed clinics; one more dentist who left, hidden), the
+        clinics, their operatories and the users (Admin, one per employee, one per provider)."""
+        rng = rng_for(self.config.seed, "providers")
+        defs, pools = self.defs, self.pools
+        n_clinics = self.config.clinics
+        n_dent, n_hyg = len(dentist_clinics), len(hygienist_clinics)
         n_prov = n_dent + n_hyg + 1  # the last one left the practice (hidden)
         is_dentist = np.array([True] * n_dent + [False] * n_hyg + [True])
-        prov_clinic = np.concatenate([np.arange(n_dent) % n_clinics, np.arange(n_hyg) % n_clinics, [0]]) + 1
-        lname = rng.choice(pools.last, n_prov)
-        fname = rng.choice(pools.first_female, n_prov)
+        self.dentists = np.arange(1, n_dent + 1)
+        self.hygienists = np.arange(n_dent + 1, n_dent + n_hyg + 1)
+        self.serves = {i + 1: c for i, c in enumerate(dentist_clinics + hygienist_clinics)}
         specialty = np.where(
             is_dentist,
             defs.num("ProviderSpecialties", "General"),
@@ -88,8 +112,8 @@ class Reference:
                 "ProvNum": np.arange(1, n_prov + 1),
                 "Abbr": [("DR" if d else "HYG") + str(i + 1) for i, d in enumerate(is_dentist)],
                 "ItemOrder": np.arange(n_prov),
-                "LName": lname,
-                "FName": fname,
+                "LName": rng.choice(pools.last, n_prov),
+                "FName": rng.choice(pools.first_female, n_prov),
                 "Suffix": np.where(is_dentist, "DDS", "RDH"),
                 "FeeSched": 1,  # the standard fee schedule (see _codes_and_fees)
                 "Specialty": specialty,
@@ -98,12 +122,11 @@ class Reference:
                 "IsHidden": np.r_[np.zeros(n_prov - 1, int), 1],
                 "SigOnFile": 1,
                 "NationalProvID": rng.integers(1_000_000_000, 1_999_999_999, n_prov).astype(str),
-                "HourlyProdGoalAmt": np.where(is_dentist, 650.0, 220.0),
+                "HourlyProdGoalAmt": np.where(is_dentist, 500.0, 160.0),
             }
         )
-        self.dentists = np.arange(1, n_dent + 1)
-        self.hygienists = np.arange(n_dent + 1, n_dent + n_hyg + 1)
-        self.prov_clinic = prov_clinic
+        dent_here = [[d for d in self.dentists if c in self.serves[d]] for c in range(1, n_clinics + 1)]
+        hyg_here = [[h for h in self.hygienists if c in self.serves[h]] for c in range(1, n_clinics + 1)]
         self.tables["clinic"] = pl.DataFrame(
             {
                 "ClinicNum": np.arange(1, n_clinics + 1),
@@ -114,20 +137,20 @@ class Reference:
                 "State": pools.state[:n_clinics],
                 "Zip": pools.zip[:n_clinics],
                 "Phone": phone_numbers(rng, n_clinics),
-                "DefaultProv": [int(self.dentists[i % n_dent]) for i in range(n_clinics)],
+                "DefaultProv": [int(d[0]) for d in dent_here],
                 "Region": defs.nums("Regions")[np.arange(n_clinics) % 2],
                 "ItemOrder": np.arange(n_clinics),
                 "TimeZone": "Central Standard Time",
             }
         )
+        # a chair per provider on a busy day plus a spare restorative one
         ops = []
         for c in range(1, n_clinics + 1):
-            dent_here = self.dentists[(self.dentists - 1) % n_clinics == c - 1]
-            hyg_here = self.hygienists[(self.hygienists - self.dentists[-1] - 1) % n_clinics == c - 1]
-            for j in range(max(2, len(dent_here) + 1)):
-                ops.append((c, f"Op {j + 1}", int(dent_here[j % len(dent_here)]), 0, 0))
-            for j in range(max(2, len(hyg_here))):
-                ops.append((c, f"Hyg {j + 1}", int(dent_here[0]), int(hyg_here[j % len(hyg_here)]), 1))
+            dents, hygs = dent_here[c - 1], hyg_here[c - 1]
+            for j in range(len(dents) + 1):
+                ops.append((c, f"Op {j + 1}", int(dents[j % len(dents)]), 0, 0))
+            for j in range(len(hygs)):
+                ops.append((c, f"Hyg {j + 1}", int(dents[0]), int(hygs[j]), 1))
         self.tables["operatory"] = pl.DataFrame(
             {
                 "OperatoryNum": np.arange(1, len(ops) + 1),
@@ -151,21 +174,7 @@ class Reference:
         self.ops_hygiene = [
             np.flatnonzero((op_clinic == c) & (op_hyg == 1)) + 1 for c in range(1, n_clinics + 1)
         ]
-
-        n_emp = max(6, math.ceil(config.patients / 1_000) + 4)
-        self.tables["employee"] = pl.DataFrame(
-            {
-                "EmployeeNum": np.arange(1, n_emp + 1),
-                "LName": rng.choice(pools.last, n_emp),
-                "FName": rng.choice(pools.first_female, n_emp),
-                "PayrollID": np.char.add("E", np.arange(1001, 1001 + n_emp).astype(str)),
-                "PhoneExt": np.arange(101, 101 + n_emp),
-                "ClockStatus": "Home",
-                "ReportsTo": np.r_[0, np.ones(n_emp - 1, int)],
-            }
-        )
-        self.assistants = np.arange(1, n_emp + 1)[n_emp // 2 :]
-        # users: 1 = Admin, then one per employee, then one per provider
+        n_emp = self.n_emp
         user_emp = np.r_[0, np.arange(1, n_emp + 1), np.zeros(n_prov, int)]
         user_prov = np.r_[0, np.zeros(n_emp, int), np.arange(1, n_prov + 1)]
         names = (
@@ -184,7 +193,6 @@ class Reference:
                 "PasswordIsStrong": 1,
             }
         )
-        self.front_desk_users = np.arange(2, 2 + n_emp // 2)
         self.clinical_users = np.arange(2 + n_emp // 2, n_users + 1)
         self.all_users = np.arange(1, n_users + 1)
         self.user_of_provider = {

@@ -4,9 +4,13 @@ Hygiene visits start with a new-patient visit on the join day and then recur abo
 months (three for perio patients), stretched for irregular patients, until the patient leaves.
 The next visit after the last completed one is on the books (a future scheduled appointment)
 for most active patients. Emergency visits come at random. Restorative visits are added by
-`procedures.findings` (treatment accepted at an exam). Some appointments break first: either a
-separate Broken/Unscheduled appointment followed by a new one, or the same appointment broken and
-moved back onto the schedule (AptStatus alone then hides the break; histappointment shows it).
+`procedures.findings` (treatment accepted at an exam). Every visit falls on a day its provider
+works at the patient's clinic (staffing.Calendar; weekdays only without one). Some appointments
+break: (1) a separate Broken/Unscheduled appointment, replaced by a new one that got its
+procedures; (2) the same appointment broken and moved back onto the schedule (AptStatus alone then
+hides the break; histappointment shows it); (3) broken and never rebooked: the visit does not
+happen and its procedures stay attached to the broken appointment, still planned (TP) — as for
+patients who leave the practice with their next appointment broken.
 
 Visits are a polars frame with helper columns: `_vid` (visit id), `_kind` (H hygiene, E emergency,
 R restorative, B broken-only, P planned, X deleted later), `_day`, `_k` (hygiene visit rank),
@@ -16,14 +20,29 @@ replaced, 2 broken and rescheduled), `_break_day`, `_break_action` (HistApptActi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
 from dental_etl.synthetic.people import Patients
 from dental_etl.synthetic.rand import DAY, explode_counts, to_workday
 
+if TYPE_CHECKING:
+    from dental_etl.synthetic.staffing import Calendar
+
 SCHEDULED, COMPLETE, UNSCHED, BROKEN, PLANNED = 1, 2, 3, 5, 6
+REPLACED, MOVED_BACK, NOT_REBOOKED = 1, 2, 3  # the three forms of a break (_form)
 REAPPOINT = 0.68
+BREAK_RATE = 0.10  # completed hygiene/restorative appointments broken before they happened
+BREAK_FORMS = (0.45, 0.30, 0.25)  # replaced / moved back / never rebooked
+
+
+def place(
+    cal: Calendar | None, days: np.ndarray, prov: np.ndarray, clinic: np.ndarray, **kw: bool
+) -> np.ndarray:
+    """Days moved onto the provider's working days at the clinic (weekdays without a calendar)."""
+    return to_workday(np.asarray(days, np.int64)) if cal is None else cal.snap(days, prov, clinic, **kw)
 
 
 def _frame(**cols: np.ndarray) -> pl.DataFrame:
@@ -34,7 +53,7 @@ def _frame(**cols: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame(data).with_columns(pl.col(c).cast(pl.Int64) for c in data if c != "_kind")
 
 
-def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
+def base_visits(p: Patients, rng: np.random.Generator, cal: Calendar | None = None) -> pl.DataFrame:
     """Hygiene (with the next appointment on the books) and emergency visits."""
     pats = np.flatnonzero(p.has_visits)
     first = p.join[pats]
@@ -45,8 +64,8 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     gap = np.where(k > 0, np.maximum(base[parent] + rng.normal(0, 12, len(parent)), 60), 0)
     cs = np.cumsum(gap)
     starts = np.cumsum(max_k) - max_k
-    day = to_workday((first[parent] + cs - np.repeat(cs[starts], max_k)).astype(np.int64))
     pat = pats[parent]
+    day = place(cal, first[parent] + cs - np.repeat(cs[starts], max_k), p.hygienist[pat], p.clinic[pat])
     past = day <= np.minimum(p.leave[pat], p.last)
     prev_past = np.r_[False, past[:-1]] & (k > 0)
     first_after = ~past & ((k == 0) | prev_past)
@@ -55,17 +74,23 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     # patients who left: their next appointment sometimes was booked and then broken, never replaced
     lost = first_after & ~active & (day <= p.last) & (k > 0) & (rng.random(len(day)) < 0.3)
     keep = (past | future | lost) & (day >= p.start)  # nothing before the history starts
-    status = np.where(past, COMPLETE, np.where(future, SCHEDULED, BROKEN))
+    # recall visits broken and never rebooked: the patient just comes to the next one
+    never = past & (k > 0) & (day - 7 >= p.start) & (rng.random(len(day)) < BREAK_RATE * BREAK_FORMS[2])
+    action = rng.choice([2, 3], len(day), p=[0.55, 0.45])
+    broken_status = np.where(never & (rng.random(len(day)) < 0.3), UNSCHED, BROKEN)
+    status = np.where(past & ~never, COMPLETE, np.where(future, SCHEDULED, broken_status))
+    form = np.where(lost | never, NOT_REBOOKED, 0)
+    break_day = np.where(never, _break_days(day, action, rng), np.where(lost, day, 0))
     hyg = _frame(
         PatNum=pat[keep] + 1,
         _kind=np.full(keep.sum(), "H"),
         _day=day[keep],
         _k=k[keep],
         _status=status[keep],
-        _form=np.where(lost[keep], 1, 0),
-        _break_action=np.where(lost[keep], rng.choice([2, 3], keep.sum()), 0),
+        _form=form[keep],
+        _break_day=break_day[keep],
+        _break_action=np.where(form > 0, action, 0)[keep],
     )
-    hyg = hyg.with_columns(_break_day=pl.when(pl.col("_form") == 1).then(pl.col("_day")).otherwise(0))
 
     # emergencies: about one every ten years of being a patient
     end = np.minimum(p.leave[pats], p.last)
@@ -74,8 +99,12 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     n_em = rng.poisson(0.1 * years)
     e_parent, _ = explode_counts(n_em)
     e_pat = pats[e_parent]
-    e_day = to_workday(
-        e_first[e_parent] + (rng.random(len(e_parent)) * (end[e_parent] - e_first[e_parent])).astype(np.int64)
+    e_day = place(
+        cal,
+        e_first[e_parent]
+        + (rng.random(len(e_parent)) * (end[e_parent] - e_first[e_parent])).astype(np.int64),
+        p.dentist[e_pat],
+        p.clinic[e_pat],
     )
     ok = e_day <= p.last
     em = _frame(
@@ -88,19 +117,52 @@ def base_visits(p: Patients, rng: np.random.Generator) -> pl.DataFrame:
     return visits.with_row_index("_vid", offset=1).with_columns(pl.col("_vid").cast(pl.Int64))
 
 
-def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> pl.DataFrame:
-    """Break some completed appointments before they happened (see the module docstring)."""
+def _break_days(day: np.ndarray, action: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Never-rebooked breaks: a no-show breaks on the day, a cancellation a few days before."""
+    return np.where(action == 2, day, to_workday(day - rng.integers(1, 7, len(day))))
+
+
+def provider_of(visits: pl.DataFrame, p: Patients) -> tuple[np.ndarray, np.ndarray]:
+    """The provider whose chair an appointment takes (the hygienist for hygiene), and its clinic."""
+    pat = visits["PatNum"].to_numpy() - 1
+    kind = visits["_kind"].to_numpy()
+    hygiene = (kind == "H") | ((kind == "B") & (visits["_k"].to_numpy() > 0))
+    return np.where(hygiene, p.hygienist[pat], p.dentist[pat]), p.clinic[pat]
+
+
+def add_breaks(
+    visits: pl.DataFrame, p: Patients, rng: np.random.Generator, cal: Calendar | None = None
+) -> pl.DataFrame:
+    """Break some completed appointments before they happened (see the module docstring).
+
+    Hygiene visits that were never rebooked are already broken in `base_visits` (before their exam
+    could find anything); here hygiene visits break in the other two forms and restorative visits in
+    all three (the restorative procedures of a never-rebooked one stay planned: clinical.py)."""
     n = visits.height
-    eligible = (visits["_status"].to_numpy() == COMPLETE) & np.isin(visits["_kind"].to_numpy(), ["H", "R"])
-    broke = eligible & (rng.random(n) < 0.09)
+    kind = visits["_kind"].to_numpy()
+    eligible = (visits["_status"].to_numpy() == COMPLETE) & np.isin(kind, ["H", "R"])
+    hyg_forms = np.array(BREAK_FORMS[:2]) / sum(BREAK_FORMS[:2])
+    form = np.where(
+        kind == "H",
+        rng.choice([REPLACED, MOVED_BACK], n, p=hyg_forms),
+        rng.choice([REPLACED, MOVED_BACK, NOT_REBOOKED], n, p=BREAK_FORMS),
+    )
+    rate = np.where(kind == "H", BREAK_RATE * sum(BREAK_FORMS[:2]), BREAK_RATE)
+    broke = eligible & (rng.random(n) < rate)
     day = visits["_day"].to_numpy()
     pat = visits["PatNum"].to_numpy() - 1
-    break_day = to_workday(day - rng.integers(5, 36, n))
-    broke &= (break_day > p.entry_day[pat] + 2) & (break_day >= p.start)
-    separate = broke & (rng.random(n) < 0.55)
+    prov, clinic = provider_of(visits, p)
     action = rng.choice([2, 3], n, p=[0.55, 0.45])
+    # replaced or moved back: the appointment was first booked for an earlier day
+    earlier = place(cal, day - rng.integers(5, 36, n), prov, clinic, backward=True)
+    break_day = np.where(form == NOT_REBOOKED, _break_days(day, action, rng), earlier)
+    broke &= (break_day > p.entry_day[pat] + 2) & (break_day >= p.start) & (break_day <= day)
+    separate = broke & (form == REPLACED)
+    dropped = broke & (form == NOT_REBOOKED)
+    dropped_status = np.where(rng.random(n) < 0.3, UNSCHED, BROKEN)
     visits = visits.with_columns(
-        _form=pl.when(pl.Series(broke & ~separate)).then(2).otherwise(pl.col("_form")),
+        _form=pl.when(pl.Series(broke & ~separate)).then(pl.Series(form)).otherwise(pl.col("_form")),
+        _status=pl.when(pl.Series(dropped)).then(pl.Series(dropped_status)).otherwise(pl.col("_status")),
         _break_day=pl.when(pl.Series(broke)).then(pl.Series(break_day)).otherwise(pl.col("_break_day")),
         _break_action=pl.when(pl.Series(broke)).then(pl.Series(action)).otherwise(pl.col("_break_action")),
     )
@@ -110,10 +172,10 @@ def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> p
         _kind=np.full(len(idx), "B"),
         _day=break_day[idx],
         _status=np.where(rng.random(len(idx)) < 0.3, UNSCHED, BROKEN),
-        _form=np.ones(len(idx), np.int64),
+        _form=np.full(len(idx), REPLACED),
         _break_day=break_day[idx],
         _break_action=action[idx],
-        _k=visits["_k"].to_numpy()[idx],
+        _k=np.where(kind[idx] == "H", np.maximum(visits["_k"].to_numpy()[idx], 1), 0),
         _exam_vid=visits["_vid"].to_numpy()[idx],  # the appointment that replaced it
     )
     # appointments created and then deleted outright (only histappointment remembers them)
@@ -122,7 +184,7 @@ def add_breaks(visits: pl.DataFrame, p: Patients, rng: np.random.Generator) -> p
     deleted = _frame(
         PatNum=pat[src] + 1,
         _kind=np.full(m, "X"),
-        _day=to_workday(day[src] - rng.integers(3, 40, m)),
+        _day=place(cal, day[src] - rng.integers(3, 40, m), prov[src], clinic[src]),
         _status=np.full(m, SCHEDULED),
     )
     deleted = deleted.filter((pl.col("_day") <= p.last) & (pl.col("_day") >= p.start))

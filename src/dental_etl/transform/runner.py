@@ -7,9 +7,10 @@ is pointed at exactly the warehouse in `settings` (so a `--gateway` option, a te
 environment override all reach SQLMesh the same way).
 
 Why `run(ignore_cron=True)`: every model is @daily with `allow_partials`; ignoring the cron makes
-a run right after a sync refresh the marts now, not after midnight. Incremental staging models
-only merge raw rows whose `_sync_run_id` is newer than what they hold, so a run processes what
-changed; the marts are rebuilt from staging (cheap next to the load).
+a run right after a sync refresh the marts now, not after midnight. A run refreshes only what a
+change reaches (`changes.py`): the staging models of changed raw tables and everything downstream,
+plus the date-dependent models. Incremental staging models merge only the raw rows whose
+`_sync_run_id` is newer than what they hold; the marts are rebuilt from staging.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import msgspec
 
 from dental_etl.errors import TransformFailed, WarehouseUnreachable
 from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
+from dental_etl.transform.changes import changed_tables, run_selection
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
@@ -37,6 +39,7 @@ class TransformSummary(msgspec.Struct, frozen=True):
     warehouse: str
     execution_time: str
     models_changed: list[str]
+    tables_changed: list[str]
     models_backfilled: int
     models_run: int
     plan_seconds: float
@@ -95,24 +98,40 @@ def _connection(settings: Settings) -> t.Any:
 
 
 def check_warehouse(settings: Settings) -> None:
-    """Fail in a second, with one line naming the warehouse, before SQLMesh loads the project."""
+    """Fail in a second, with one line naming the warehouse and what to do, before SQLMesh loads
+    the project: the warehouse must answer and hold the raw tables the loader writes."""
+    from dental_etl.opendental.schema import load_schema
+    from dental_etl.raw_schema import RAW_SCHEMA
+
     wh = settings.warehouse
+    sql = f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{RAW_SCHEMA}'"
+    present: set[str] = set()
     if isinstance(wh, PostgresWarehouse):
         import psycopg
 
         try:
-            psycopg.connect(wh.url, connect_timeout=5).close()
+            with psycopg.connect(wh.url, connect_timeout=5) as conn:
+                present = {row[0] for row in conn.execute(sql)}
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise WarehouseUnreachable(
                 f"cannot reach warehouse {wh.display}: {reason} (check DENTAL_PG_* or the postgres gateway)"
             ) from exc
-    else:
-        folder = Path(wh.database).parent
+    elif Path(wh.database).exists():
+        import duckdb
+
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise WarehouseUnreachable(f"cannot create the DuckDB folder {folder}: {exc}") from exc
+            with duckdb.connect(wh.database, read_only=True) as conn:
+                present = {row[0] for row in conn.execute(sql).fetchall()}
+        except duckdb.Error as exc:
+            raise WarehouseUnreachable(f"cannot open warehouse {wh.display}: {exc}") from exc
+    missing = [t.name for t in load_schema() if t.name not in present]
+    if missing:
+        shown = ", ".join(f"{RAW_SCHEMA}.{name}" for name in missing[:5]) + (
+            " ..." if len(missing) > 5 else ""
+        )
+        count = f"{len(missing)} of the {len(load_schema().tables)} raw tables missing"
+        raise TransformFailed(f"{wh.display} has no {shown} ({count}): run `dental sync` first")
 
 
 def open_context(settings: Settings) -> Context:
@@ -177,9 +196,21 @@ def run_transform(
         every_model = {sn.name for sn in ctx.snapshots.values() if sn.is_model and not sn.is_external}
         # A plan that (re)built every model has just read all the data: running again would only
         # repeat it. Otherwise run: unchanged models pick up what the loader wrote since last time.
+        tables_changed: list[str] = []
         if backfilled != every_model:
             try:
-                status = ctx.run(ignore_cron=True, execution_time=when)
+                if plan.has_changes:
+                    status = ctx.run(ignore_cron=True, execution_time=when)
+                else:
+                    # Only what a change reaches: the changed tables' staging models and everything
+                    # downstream of them, their raw audits, and the date-dependent models.
+                    tables_changed = sorted(changed_tables(ctx))
+                    status = ctx.run(
+                        ignore_cron=True,
+                        execution_time=when,
+                        select_models=run_selection(ctx),
+                        no_auto_upstream=True,
+                    )
             except Exception as exc:
                 _fail("run", settings, console, exc)
             if status.is_failure:
@@ -193,6 +224,7 @@ def run_transform(
         warehouse=settings.warehouse.display,
         execution_time=str(when),
         models_changed=[_short(n) for n in changed],
+        tables_changed=tables_changed,
         models_backfilled=len(backfilled),
         models_run=len(console.evaluated),
         plan_seconds=round(planned_at - started, 2),

@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings
@@ -31,36 +29,24 @@ DDL = """CREATE TABLE big (
   PRIMARY KEY (Num), KEY (DateTStamp)) ENGINE=InnoDB"""
 
 
-def _writing_started(settings: Settings, table: str) -> Callable[[], bool]:
-    """True once the killed process has committed part of `table`'s rows somewhere."""
-    warehouse = settings.warehouse
-    if isinstance(warehouse, DuckDBWarehouse):
-        wal = Path(warehouse.database + ".wal")
-        return lambda: wal.exists() and wal.stat().st_size > 1_000_000
-    schema, name = table.split(".")
-
-    def started() -> bool:
-        rows = warehouse_query(
-            settings,
-            f"SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = '{schema}' AND relname = '{name}'",
-        )
-        return bool(rows) and rows[0][0] > 0
-
-    return started
-
-
-def _kill_mid_table(project: Path, started: Callable[[], bool]) -> None:
+def _kill_mid_table(project: Path, table: str) -> None:
+    """Run `dental -v sync` and SIGKILL it once its log says a first chunk of `table` is written."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dental_etl", "--project-dir", str(project), "sync", "--json"],
+        [sys.executable, "-m", "dental_etl", "--project-dir", str(project), "-v", "sync", "--json"],
         env=cli_environment(),
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.monotonic() + 60
-    while not started():
-        assert proc.poll() is None, f"sync ended before it could be killed: {proc.communicate()}"
-        assert time.monotonic() < deadline, "the sync never started writing"
-        time.sleep(0.05)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if f"{table}: " in line and "rows written" in line:
+            break
+    else:
+        proc.wait()
+        raise AssertionError(f"the sync ended before writing {table}: {''.join(seen)[-2000:]}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -87,7 +73,7 @@ def test_killed_full_load_and_killed_incremental_both_recover(
     edit_table_config(settings, "big", chunk_rows=500)
 
     # 1. killed during the first full load: readers never see a half table
-    _kill_mid_table(tmp_path, _writing_started(settings, "raw._new_big"))
+    _kill_mid_table(tmp_path, "big")
     assert warehouse_query(
         settings,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'big'",
@@ -105,7 +91,7 @@ def test_killed_full_load_and_killed_incremental_both_recover(
 
     # 2. killed while staging an incremental that re-reads every row
     mysql_execute(source, "UPDATE big SET Amount = Amount + 1, Note = CONCAT(Note, '!')")
-    _kill_mid_table(tmp_path, _writing_started(settings, "_dental.stage_big"))
+    _kill_mid_table(tmp_path, "big")
     ((mark,),) = warehouse_query(
         settings, "SELECT watermark FROM _dental.sync_state WHERE table_name = 'big'"
     )

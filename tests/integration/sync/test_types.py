@@ -24,7 +24,9 @@ COLUMNS = {
     "TinyS": "tinyint(4) NOT NULL",
     "Flag": "tinyint(1) NOT NULL",
     "SmallU": "smallint(5) unsigned NOT NULL",
+    "SmallS": "smallint(6) NOT NULL",
     "Amount": "double NOT NULL",
+    "Ratio": "float NOT NULL",
     "Price": "decimal(10,2) NOT NULL",
     "ADate": "date NOT NULL",
     "ADateTime": "datetime NOT NULL",
@@ -42,7 +44,7 @@ ZERO_DATE = "0000-00-00"
 _text = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=40)
 _dates = st.one_of(
     st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(lambda d: d.isoformat()),
-    st.sampled_from([ZERO_DATE, "2020-00-15", "2020-03-00", "0001-01-01"]),
+    st.sampled_from([ZERO_DATE, "2020-00-15", "2020-03-00", "0000-05-10", "0001-01-01"]),
 )
 _datetimes = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)).map(
@@ -67,7 +69,9 @@ ROW = st.fixed_dictionaries(
         "TinyS": st.integers(-128, 127),
         "Flag": st.integers(-128, 127),
         "SmallU": st.integers(0, 65535),
+        "SmallS": st.integers(-32768, 32767),
         "Amount": st.floats(allow_nan=False, allow_infinity=False, width=64),
+        "Ratio": st.floats(allow_nan=False, allow_infinity=False, width=32),
         "Price": st.decimals(min_value=-99999999, max_value=99999999, places=2, allow_nan=False),
         "ADate": _dates,
         "ADateTime": _datetimes,
@@ -115,7 +119,9 @@ def expected(num: int, row: dict) -> tuple:
         row["TinyS"],
         row["Flag"],
         row["SmallU"],
+        row["SmallS"],
         row["Amount"],
+        row["Ratio"],
         row["Price"].normalize() if row["Price"] != 0 else decimal.Decimal(0),
         _date_or_none(row["ADate"]),
         _datetime_or_none(row["ADateTime"]),

@@ -78,3 +78,22 @@ def test_runs_and_table_state_are_recorded_in_the_warehouse(
     assert by_table["claimproc"].watermark.isoformat() == "2024-02-03T04:05:07"
     assert by_table["broken"].last_status == "failed" and "broken.v" in (by_table["broken"].error or "")
     assert report.runs[0].run_id == run.run_id
+
+
+def test_control_tables_written_by_an_older_loader_gain_the_new_columns(
+    source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, tmp_path: Path
+) -> None:
+    mysql_execute(
+        source,
+        DDL,
+        "INSERT INTO claimproc (InsPayAmt, Status, Units, Fee, DateCP) VALUES (1, 1, 1, 1, '2024-01-01')",
+    )
+    settings = make_settings(tmp_path, source, warehouse)
+    run_sync(settings)
+    with open_writer(settings.warehouse, settings.sync) as writer:
+        session = writer.session()
+        session.execute('ALTER TABLE "_dental"."sync_state" DROP COLUMN lookback_at')
+        session.close()
+    again = run_sync(settings, full=True)
+    assert not again.failed
+    assert warehouse_query(settings, "SELECT count(lookback_at) FROM _dental.sync_state") == [(1,)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -73,6 +73,9 @@ class Session(ABC):
     staging_create: ClassVar[str] = "CREATE TABLE"
     #: raw tables carry a PRIMARY KEY constraint (PostgreSQL); DuckDB's ART index would slow loads
     primary_key_constraint: ClassVar[bool] = False
+    #: bulk appends can run inside a transaction of this session (DuckDB); PostgreSQL's go through
+    #: their own ADBC connection, which commits by itself
+    bulk_in_transaction: ClassVar[bool] = False
 
     # --- what each engine implements -------------------------------------------------------------
     @abstractmethod
@@ -135,15 +138,6 @@ class Session(ABC):
         for table, column, data_type in rows:
             tables.setdefault(table, {})[column] = self._family(data_type)
         return tables
-
-    def column_families(self, ref: TableRef) -> dict[str, str]:
-        """Column name -> type family, in table order."""
-        rows = self.query(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
-            (ref.schema, ref.name),
-        )
-        return {name: self._family(data_type) for name, data_type in rows}
 
     def _family(self, data_type: str) -> str:
         base = re.split(r"\(", data_type.lower(), maxsplit=1)[0].strip()
@@ -250,8 +244,3 @@ class Writer(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_batches(data: pa.Table, rows: int) -> Iterator[pa.Table]:
-    for offset in range(0, data.num_rows, rows):
-        yield data.slice(offset, rows)

@@ -6,10 +6,12 @@ slow loading, and the loader's upsert (delete staged keys, insert staged rows) n
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +31,9 @@ def open_database(
     path = Path(target.database)
     if read_only and not path.is_file():
         raise WarehouseUnreachable(f"no DuckDB warehouse at {path} yet: run dental sync first")
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config: dict[str, str | bool | int | float | list[str]] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
     try:
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +50,35 @@ def open_database(
         raise WarehouseUnreachable(f"cannot open the DuckDB file {path}: {text.splitlines()[0]}") from None
     except (OSError, duckdb.Error) as exc:
         raise WarehouseUnreachable(f"cannot open the DuckDB file {path}: {exc}") from None
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float | decimal.Decimal):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, datetime):
+        return f"TIMESTAMPTZ '{value.isoformat()}'" if value.tzinfo else f"TIMESTAMP '{value.isoformat()}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _render(sql: str, params: Sequence[Any]) -> str:
+    """`%s` placeholders filled with SQL literals. DuckDB's own parameter binding imports pandas
+    (1-3 s per process) to check each value's type; these values are the loader's own (table
+    names, counts, timestamps, messages), quoted by the rules of SQL string literals."""
+    if not params:
+        return sql
+    parts = sql.split("%s")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholders for {len(params)} values")
+    out = [parts[0]]
+    for value, part in zip(params, parts[1:], strict=True):
+        out += [_literal(value), part]
+    return "".join(out)
 
 
 class DuckDBSession(Session):
@@ -78,19 +111,20 @@ class DuckDBSession(Session):
         "blob": "binary",
         "boolean": "bool",
     }
+    bulk_in_transaction = True
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cur = cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        result = self._cur.execute(sql.replace("%s", "?"), list(params))
+        result = self._cur.execute(_render(sql, params))
         if not sql.lstrip().upper().startswith(("INSERT", "DELETE", "UPDATE")):
             return 0
         row = result.fetchone()
         return int(row[0]) if row else 0
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cur.execute(sql.replace("%s", "?"), list(params)).fetchall()
+        return self._cur.execute(_render(sql, params)).fetchall()
 
     def fetch_arrow(self, sql: str) -> pa.Table:
         return self._cur.execute(sql).to_arrow_table()
@@ -99,11 +133,12 @@ class DuckDBSession(Session):
         if data.num_rows == 0:
             return
         view = f"_dental_batch_{next(_views)}"
-        self._cur.register(view, data)
+        # through the Arrow C stream interface: `register(name, table)` makes DuckDB import pandas
+        self._cur.from_arrow(data.__arrow_c_stream__()).create_view(view)
         try:
             self._cur.execute(f"INSERT INTO {ref.sql} BY NAME SELECT * FROM {view}")
         finally:
-            self._cur.unregister(view)
+            self._cur.execute(f"DROP VIEW IF EXISTS {view}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
