@@ -9,6 +9,7 @@ from __future__ import annotations
 import decimal
 import itertools
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -113,8 +114,12 @@ class DuckDBSession(Session):
     }
     bulk_in_transaction = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, write_lock: threading.Lock) -> None:
         self._cur = cursor
+        # Two cursors of one DuckDB database deadlocked (seen in CI) when one COMMITted (which may
+        # checkpoint) while another INSERTed from an Arrow stream; the writer's lock keeps those
+        # two statements from overlapping. Extraction and casting still run in parallel.
+        self._write_lock = write_lock
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         result = self._cur.execute(_render(sql, params))
@@ -136,7 +141,8 @@ class DuckDBSession(Session):
         # through the Arrow C stream interface: `register(name, table)` makes DuckDB import pandas
         self._cur.from_arrow(data.__arrow_c_stream__()).create_view(view)
         try:
-            self._cur.execute(f"INSERT INTO {ref.sql} BY NAME SELECT * FROM {view}")
+            with self._write_lock:
+                self._cur.execute(f"INSERT INTO {ref.sql} BY NAME SELECT * FROM {view}")
         finally:
             self._cur.execute(f"DROP VIEW IF EXISTS {view}")
 
@@ -148,7 +154,8 @@ class DuckDBSession(Session):
         except BaseException:
             self._cur.execute("ROLLBACK")
             raise
-        self._cur.execute("COMMIT")
+        with self._write_lock:
+            self._cur.execute("COMMIT")
 
     def close(self) -> None:
         self._cur.close()
@@ -164,13 +171,14 @@ class DuckDBWriter(Writer):
     ) -> None:
         self.target = target
         self._conn = open_database(target, memory_limit=memory_limit, read_only=read_only)
+        self._write_lock = threading.Lock()
 
     @property
     def display(self) -> str:
         return self.target.display
 
     def session(self) -> DuckDBSession:
-        return DuckDBSession(self._conn.cursor())
+        return DuckDBSession(self._conn.cursor(), self._write_lock)
 
     @contextmanager
     def run_lock(self) -> Iterator[None]:
