@@ -114,11 +114,12 @@ class DuckDBSession(Session):
     }
     bulk_in_transaction = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, write_lock: threading.Lock) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, write_lock: threading.RLock) -> None:
         self._cur = cursor
-        # Two cursors of one DuckDB database deadlocked (seen in CI) when one COMMITted (which may
-        # checkpoint) while another INSERTed from an Arrow stream; the writer's lock keeps those
-        # two statements from overlapping. Extraction and casting still run in parallel.
+        # Two cursors of one DuckDB database writing at once deadlocked inside DuckDB (seen in CI:
+        # one cursor's COMMIT against another's Arrow INSERT). The writer's re-entrant lock makes
+        # write transactions and bulk appends one at a time; extraction still runs in parallel
+        # for tables outside a transaction.
         self._write_lock = write_lock
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -148,13 +149,13 @@ class DuckDBSession(Session):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._cur.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            self._cur.execute("ROLLBACK")
-            raise
         with self._write_lock:
+            self._cur.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self._cur.execute("ROLLBACK")
+                raise
             self._cur.execute("COMMIT")
 
     def close(self) -> None:
@@ -171,7 +172,7 @@ class DuckDBWriter(Writer):
     ) -> None:
         self.target = target
         self._conn = open_database(target, memory_limit=memory_limit, read_only=read_only)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
 
     @property
     def display(self) -> str:
