@@ -78,3 +78,15 @@ def test_glossary_files_match_the_models(project: Any) -> None:
     for rel, content in rendered(glossary).items():
         assert (PROJECT_DIR / rel).read_text() == content, f"{rel} is stale: run `dental glossary`"
     assert "| Net production |" in to_markdown(glossary)
+
+
+def test_date_dependent_models_are_the_ones_that_read_the_run_date(project: Any) -> None:
+    from dental_etl.transform.changes import date_dependent_models
+
+    in_files = {
+        f"{path.parent.name}.{path.stem}"
+        for path in (PROJECT_DIR / "models").rglob("*.sql")
+        if "@execution_ds" in path.read_text()
+    }
+    assert in_files, "no model reads @execution_ds"
+    assert {_short(name) for name in date_dependent_models(project)} == in_files

@@ -54,10 +54,15 @@ def changed_tables(ctx: t.Any) -> set[str]:
 def date_dependent_models(ctx: t.Any) -> list[str]:
     """Models whose result depends on the run date (`@execution_ds`: aging as of today, recall
     due, claim age ...): they refresh on every run even when no data changed."""
+    from sqlmesh.core.dialect import MacroVar
+
+    # Walk the unrendered query rather than printing it: whether a dialect's generator knows
+    # SQLMesh's MacroVar depends on import order (it raised "Unsupported expression type" in CI).
     return sorted(
         m.name
         for m in ctx.models.values()
-        if not m.kind.is_external and "execution_ds" in m.query.sql(dialect="duckdb").lower()
+        if not m.kind.is_external
+        and any(var.name.lower() == "execution_ds" for var in m.query.find_all(MacroVar))
     )
 
 
