@@ -91,7 +91,9 @@ def _results_table(run: RunResult) -> Table:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     quiet = [r for r in run.tables if r.status is Status.OK and r.mode is Mode.UNCHANGED]
     if quiet:
-        table.caption = f"{len(quiet)} unchanged table(s) not shown"
+        names = ", ".join(r.table for r in quiet[:8]) + (", ..." if len(quiet) > 8 else "")
+        table.caption = f"unchanged, not shown ({len(quiet)}): {names}"
+        table.caption_justify = "left"
     for r in run.tables:
         if r in quiet:
             continue
