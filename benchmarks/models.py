@@ -102,6 +102,9 @@ def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: st
         "incremental_models_run": incremental.models_run,
         "noop_models_run": noop.models_run,
         "incremental_over_full": round(inc_s / full_s, 3),
+        "full_slowest_models_s": dict(list(full.model_seconds.items())[:12]),
+        "incremental_slowest_models_s": dict(list(incremental.model_seconds.items())[:12]),
+        "incremental_models_s": round(sum(incremental.model_seconds.values()), 1),
     }
 
 

@@ -388,8 +388,8 @@ def _report(
         table.add_row(
             name,
             f"{r['seconds']:.1f}",
-            f"{moved / r['seconds']:,.0f}" if moved else "",
-            f"{megabytes / r['seconds']:.1f}" if "incremental" not in name else "",
+            f"{moved / r['seconds']:,.0f}" if moved and r["seconds"] else "",
+            f"{megabytes / r['seconds']:.1f}" if "incremental" not in name and r["seconds"] else "",
             f"{r['peak_mb']:,.0f}" if "peak_mb" in r else "",
             f"{r['seconds'] / base['seconds']:.2f}" + ("" if r.get("ok", True) else " (failed)"),
             "/".join(f"{r.get(k, 0):.0f}" for k in ("client_cpu_s", "mysql_cpu_s", "postgres_cpu_s")),

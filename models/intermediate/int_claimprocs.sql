@@ -44,8 +44,8 @@ SELECT
   CASE WHEN cp.status = 0 THEN cp.ins_pay_est ELSE 0 END AS pending_estimate -- InsPayEst of a NotReceived line: the family's pending insurance (InsEst)
 FROM staging.stg_claimproc AS cp
 LEFT JOIN staging.stg_claim AS cl
-  ON cl.claim_id = cp.claim_id AND cp.claim_id <> 0
+  ON cl.claim_id = NULLIF(cp.claim_id, 0) -- 0 = not on a claim (an equi-join: DuckDB turned `AND cp.claim_id <> 0` into a nested loop)
 LEFT JOIN staging.stg_claimpayment AS cpay
-  ON cpay.claim_payment_id = cp.claim_payment_id AND cp.claim_payment_id <> 0
+  ON cpay.claim_payment_id = NULLIF(cp.claim_payment_id, 0) -- 0 = not on a check
 LEFT JOIN staging.stg_patient AS pat
   ON pat.patient_id = cp.patient_id

@@ -22,7 +22,7 @@ SELECT
   p.proc_status = 1 AND COALESCE(a.apt_status, 0) <> 1 AS is_unscheduled -- still planned (TP) and not on a scheduled appointment: unscheduled treatment
 FROM intermediate.int_procedures AS p
 LEFT JOIN staging.stg_appointment AS a
-  ON a.appointment_id = p.appointment_id AND p.appointment_id <> 0
+  ON a.appointment_id = NULLIF(p.appointment_id, 0) -- 0 = not on an appointment (an equi-join: DuckDB turned `AND p.appointment_id <> 0` into a nested loop)
 WHERE
   p.date_tp IS NOT NULL
   AND p.proc_status IN (1, 2, 8)

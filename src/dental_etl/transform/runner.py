@@ -45,6 +45,7 @@ class TransformSummary(msgspec.Struct, frozen=True):
     plan_seconds: float
     run_seconds: float
     warnings: list[str]
+    model_seconds: dict[str, float] = msgspec.field(default_factory=dict)  # the slowest models first
 
 
 def _console() -> t.Any:
@@ -56,6 +57,7 @@ def _console() -> t.Any:
             self.errors: list[str] = []
             self.warnings: list[str] = []
             self.evaluated: set[str] = set()
+            self.seconds: dict[str, float] = {}  # model -> evaluation seconds (audits included)
 
         def log_error(self, message: str, *args: t.Any, **kwargs: t.Any) -> None:
             self.errors.append(str(message).strip())
@@ -76,6 +78,9 @@ def _console() -> t.Any:
         def update_snapshot_evaluation_progress(self, snapshot: t.Any, *args: t.Any, **kwargs: t.Any) -> None:
             if not kwargs.get("audit_only") and not snapshot.is_external:
                 self.evaluated.add(snapshot.name)
+                duration_ms = args[2] if len(args) > 2 else kwargs.get("duration_ms")
+                if duration_ms:
+                    self.seconds[snapshot.name] = self.seconds.get(snapshot.name, 0.0) + duration_ms / 1000
 
     return CollectingConsole()
 
@@ -230,6 +235,10 @@ def run_transform(
         plan_seconds=round(planned_at - started, 2),
         run_seconds=round(finished - planned_at, 2),
         warnings=console.warnings,
+        model_seconds={
+            _short(name): round(sec, 2)
+            for name, sec in sorted(console.seconds.items(), key=lambda kv: -kv[1])
+        },
     )
 
 
