@@ -344,6 +344,7 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     # only what the change reaches runs: the loader reloaded the small tables whole, but their
     # content did not change (definition, provider ...), and untouched tables stay out
     assert summary.models_backfilled == 0 and 0 < summary.models_run < 76
+    assert not summary.planned  # the project is as the build left it: no plan, a run from state
     assert {"procedurelog", "paysplit", "appointment"} <= set(summary.tables_changed)
     unexpected = {"definition", "provider", "procedurecode", "document"} & set(summary.tables_changed)
     assert not unexpected, summary.tables_changed
@@ -366,3 +367,7 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
         incremental = _canonical(read(warehouse, f"SELECT * FROM marts.{name}"))
         rebuilt = _canonical(read(fresh, f"SELECT * FROM marts.{name}"))
         assert incremental.equals(rebuilt), f"marts.{name}: incremental run differs from a full rebuild"
+
+    # the same day again, nothing new: nothing to refresh (the date-dependent models are current)
+    again = run_transform(settings, execution_time=later + dt.timedelta(hours=2))
+    assert (again.planned, again.tables_changed, again.models_run) == (False, [], 0)

@@ -90,3 +90,22 @@ def test_date_dependent_models_are_the_ones_that_read_the_run_date(project: Any)
     }
     assert in_files, "no model reads @execution_ds"
     assert {_short(name) for name in date_dependent_models(project)} == in_files
+
+
+def test_the_project_fingerprint_follows_what_a_plan_reads(tmp_path: Path) -> None:
+    import shutil
+
+    from dental_etl.transform.project_state import project_fingerprint
+
+    copy = tmp_path / "project"
+    for name in ("models", "audits", "tests"):
+        shutil.copytree(PROJECT_DIR / name, copy / name)
+    for name in ("config.yaml", "external_models.yaml"):
+        shutil.copy(PROJECT_DIR / name, copy / name)
+    before = project_fingerprint(copy)
+    assert project_fingerprint(copy) == before
+    (copy / "tests" / "models" / "test_extra.yaml").write_text("{}\n")  # unit tests: not planned
+    assert project_fingerprint(copy) == before
+    model = copy / "models" / "marts" / "dim_date.sql"
+    model.write_text(model.read_text() + "\n")
+    assert project_fingerprint(copy) != before

@@ -53,9 +53,21 @@ def print_summary(state: CliState, summary: TransformSummary) -> None:
     table.add_column("models", justify="right")
     table.add_column("seconds", justify="right")
     table.add_row(
-        "plan (changed models rebuilt)", str(summary.models_backfilled), f"{summary.plan_seconds:.1f}"
+        "load SQLMesh" + ("" if summary.planned else " (project unchanged)"),
+        "",
+        f"{summary.load_seconds:.1f}",
     )
-    table.add_row("run (all models refreshed)", str(summary.models_run), f"{summary.run_seconds:.1f}")
+    if summary.planned:
+        table.add_row(
+            "plan (changed models rebuilt)", str(summary.models_backfilled), f"{summary.plan_seconds:.1f}"
+        )
+    if summary.models_changed:
+        run = "run (models the plan did not rebuild)"
+    elif summary.tables_changed:
+        run = f"run (raw tables changed: {', '.join(summary.tables_changed)})"
+    else:
+        run = "run (no raw table changed: date-dependent models only)"
+    table.add_row(run, str(summary.models_run), f"{summary.run_seconds:.1f}")
     state.console.print(table)
     if summary.models_changed:
         state.console.print(f"{len(summary.models_changed)} model(s) new or changed since the last plan")

@@ -66,10 +66,12 @@ def date_dependent_models(ctx: t.Any) -> list[str]:
     )
 
 
-def run_selection(ctx: t.Any) -> list[str]:
-    """Selection expressions for `Context.run(select_models=..., no_auto_upstream=True)`."""
+def run_selection(tables_changed: t.Iterable[str], date_dependent: t.Iterable[str]) -> list[str]:
+    """Selection expressions for `Context.run(select_models=..., no_auto_upstream=True)`: the
+    changed raw tables (their audits), their staging models and everything downstream, and the
+    date-dependent models with their downstream."""
     selection = []
-    for name in sorted(changed_tables(ctx)):
+    for name in sorted(tables_changed):
         selection += [f"{RAW_SCHEMA}.{name}", f"staging.stg_{name}+"]
-    selection += [f"{name}+" for name in date_dependent_models(ctx)]
+    selection += [f"{name}+" for name in sorted(date_dependent)]
     return selection

@@ -24,7 +24,8 @@ import msgspec
 
 from dental_etl.errors import TransformFailed, WarehouseUnreachable
 from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
-from dental_etl.transform.changes import changed_tables, run_selection
+from dental_etl.transform.changes import changed_tables, date_dependent_models, run_selection
+from dental_etl.transform.project_state import ProjectState, project_fingerprint, read_state, write_state
 
 if t.TYPE_CHECKING:
     from sqlmesh import Context
@@ -42,6 +43,8 @@ class TransformSummary(msgspec.Struct, frozen=True):
     tables_changed: list[str]
     models_backfilled: int
     models_run: int
+    planned: bool  # False: the project was unchanged since the last plan, which was skipped
+    load_seconds: float  # opening SQLMesh: the context, and the project when it is planned
     plan_seconds: float
     run_seconds: float
     warnings: list[str]
@@ -139,9 +142,11 @@ def check_warehouse(settings: Settings) -> None:
         raise TransformFailed(f"{wh.display} has no {shown} ({count}): run `dental sync` first")
 
 
-def open_context(settings: Settings) -> Context:
+def open_context(settings: Settings, *, load: bool = True, skip_tests: bool = True) -> Context:
     """A SQLMesh Context over the project, its gateway connected to `settings.warehouse`. It reports
-    to SQLMesh's process-wide console (`sqlmesh.core.console.set_console`)."""
+    to SQLMesh's process-wide console (`sqlmesh.core.console.set_console`). `load=False` reads no
+    model file (a run from SQLMesh's state needs none); `skip_tests` leaves the yaml unit tests
+    unread (~2 s), as plans and runs skip them."""
     from sqlmesh import Context
     from sqlmesh.core.config import Config
     from sqlmesh.core.config.loader import load_config_from_paths
@@ -149,7 +154,13 @@ def open_context(settings: Settings) -> Context:
     config = load_config_from_paths(Config, project_paths=[settings.project_dir / "config.yaml"])
     gateway = config.gateways[settings.gateway]
     gateway.connection = _connection(settings)
-    return Context(paths=settings.project_dir, config=config, gateway=settings.gateway)
+    if skip_tests:
+        config.ignore_patterns = [*config.ignore_patterns, *_TEST_FILES]
+    return Context(paths=settings.project_dir, config=config, gateway=settings.gateway, load=load)
+
+
+# SQLMesh's yaml unit tests (tests/**/test*.yaml): matched against each file's path from the right
+_TEST_FILES = ("test*.yaml", "test*.yml")
 
 
 def _fail(what: str, settings: Settings, console: t.Any, exc: BaseException | None) -> t.NoReturn:
@@ -170,56 +181,104 @@ def run_transform(
     execution_time: TimeLike | None = None,
     skip_tests: bool = True,
 ) -> TransformSummary:
-    """Plan + apply model changes (non-interactive), then run every model. Raises TransformFailed
-    (a model or a blocking audit failed) or WarehouseUnreachable."""
+    """Plan + apply model changes (non-interactive), then run what the loader's changes reach.
+    Raises TransformFailed (a model or a blocking audit failed) or WarehouseUnreachable.
+
+    When the project is unchanged since the last plan (`project_state`), the plan is skipped and
+    the run goes straight from SQLMesh's state without loading the project."""
+    from sqlmesh.core import constants as c
     from sqlmesh.core.console import get_console, set_console
+    from sqlmesh.utils.date import to_ds
 
     check_warehouse(settings)
     console = _console()
     previous = get_console()
     set_console(console)
     when = execution_time or datetime.now()
+    run_date = to_ds(when)  # what the models see as @execution_ds
+    started = time.perf_counter()
     try:
-        ctx = open_context(settings)
+        ctx = open_context(settings, load=False, skip_tests=skip_tests)
     except Exception as exc:
         set_console(previous)
         raise TransformFailed(f"cannot load the SQLMesh project in {settings.project_dir}: {exc}") from exc
     try:
-        started = time.perf_counter()
         try:
-            plan = ctx.plan_builder(execution_time=when, skip_tests=skip_tests).build()
-            changed = sorted(sn.name for sn in plan.new_snapshots if not sn.is_external)
-            # Apply only when the project changed (or on the first build): applying an unchanged
-            # plan would also backfill every model up to today, and the run below does that.
-            if plan.has_changes:
-                ctx.apply(plan)
+            fingerprint = project_fingerprint(settings.project_dir)
+            known = read_state(ctx.engine_adapter)
+            environment = ctx.state_reader.get_environment(c.PROD)
         except Exception as exc:
-            _fail("plan", settings, console, exc)
+            _fail("reading SQLMesh state", settings, console, exc)
+        unchanged = (
+            known is not None
+            and environment is not None
+            and environment.finalized_ts is not None
+            and known.fingerprint == fingerprint
+            and known.plan_id == environment.plan_id
+        )
+        changed: list[str] = []
+        backfilled: set[str] = set()
+        every_model: set[str] = set()
+        planned = False
+        if not unchanged:
+            try:
+                ctx.load()
+            except Exception as exc:
+                _fail("loading the project", settings, console, exc)
+        loaded_at = time.perf_counter()
+        if not unchanged:
+            try:
+                plan = ctx.plan_builder(execution_time=when, skip_tests=skip_tests).build()
+                changed = sorted(sn.name for sn in plan.new_snapshots if not sn.is_external)
+                # Apply only when the project changed (or on the first build): applying an unchanged
+                # plan would also backfill every model up to today, and the run below does that.
+                planned = plan.has_changes
+                if planned:
+                    ctx.apply(plan)
+                environment = ctx.state_reader.get_environment(c.PROD)
+                assert environment is not None
+                known = ProjectState(
+                    fingerprint,
+                    environment.plan_id,
+                    date_dependent_models(ctx),
+                    known.run_date if known else None,
+                )
+            except Exception as exc:
+                _fail("plan", settings, console, exc)
+            backfilled = set(console.evaluated)
+            console.evaluated.clear()
+            every_model = {sn.name for sn in ctx.snapshots.values() if sn.is_model and not sn.is_external}
         planned_at = time.perf_counter()
-        backfilled = set(console.evaluated)
-        console.evaluated.clear()
-        every_model = {sn.name for sn in ctx.snapshots.values() if sn.is_model and not sn.is_external}
         # A plan that (re)built every model has just read all the data: running again would only
         # repeat it. Otherwise run: unchanged models pick up what the loader wrote since last time.
         tables_changed: list[str] = []
-        if backfilled != every_model:
+        if not planned or backfilled != every_model:
+            assert known is not None
             try:
-                if plan.has_changes:
-                    status = ctx.run(ignore_cron=True, execution_time=when)
-                else:
-                    # Only what a change reaches: the changed tables' staging models and everything
-                    # downstream of them, their raw audits, and the date-dependent models.
-                    tables_changed = sorted(changed_tables(ctx))
+                # Only what a change reaches: the changed tables' staging models and everything
+                # downstream of them, their raw audits, and the date-dependent models (a plan has
+                # just rebuilt the models it changed, on the current data).
+                tables_changed = sorted(changed_tables(ctx))
+                dated = known.date_dependent_models if known.run_date != run_date else []
+                selection = run_selection(tables_changed, dated)
+                if selection:
                     status = ctx.run(
                         ignore_cron=True,
                         execution_time=when,
-                        select_models=run_selection(ctx),
+                        select_models=selection,
                         no_auto_upstream=True,
                     )
+                    if status.is_failure:
+                        _fail("run", settings, console, None)
+            except TransformFailed:
+                raise
             except Exception as exc:
                 _fail("run", settings, console, exc)
-            if status.is_failure:
-                _fail("run", settings, console, None)
+        assert known is not None
+        try:
+            write_state(ctx.engine_adapter, msgspec.structs.replace(known, run_date=run_date))
+        except Exception as exc:
+            _fail("recording the run", settings, console, exc)
         finished = time.perf_counter()
     finally:
         ctx.close()
@@ -232,7 +291,9 @@ def run_transform(
         tables_changed=tables_changed,
         models_backfilled=len(backfilled),
         models_run=len(console.evaluated),
-        plan_seconds=round(planned_at - started, 2),
+        planned=not unchanged,
+        load_seconds=round(loaded_at - started, 2),
+        plan_seconds=round(planned_at - loaded_at, 2),
         run_seconds=round(finished - planned_at, 2),
         warnings=console.warnings,
         model_seconds={
