@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
 from dental_etl.cli.state import CliState
-from dental_etl.demo import DemoConfig, build_demo, demo_settings, read_report
+
+if TYPE_CHECKING:  # polars and DuckDB load only when the demo runs, not with every `dental` command
+    import polars as pl
+
+DEMO_DATABASE = "data/demo.duckdb"
 
 
 def _money(value: float | None) -> str:
@@ -18,6 +21,8 @@ def _money(value: float | None) -> str:
 
 
 def _frame_table(title: str, frame: pl.DataFrame, money: set[str]) -> Table:
+    import polars as pl
+
     table = Table(title=title, title_justify="left")
     for name in frame.columns:
         table.add_column(name.replace("_", " "), justify="left" if frame[name].dtype == pl.Utf8 else "right")
@@ -31,10 +36,12 @@ def demo(
     patients: Annotated[int, typer.Option(help="Size of the synthetic practice.")] = 1_500,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic practice.")] = 7,
     database: Annotated[str, typer.Option(help="DuckDB file the demo builds (relative to the project).")] = (
-        DemoConfig().database
+        DEMO_DATABASE
     ),
 ) -> None:
     """Generate a practice, load it into DuckDB, build the models and show the practice's numbers."""
+    from dental_etl.demo import DemoConfig, build_demo, demo_settings, read_report
+
     state: CliState = ctx.obj
     console = state.console
     config = DemoConfig(patients=patients, seed=seed, today=date.today(), database=database)

@@ -392,11 +392,23 @@ def _transactions(session: Session) -> tuple[Callable[[], AbstractContextManager
     return nullcontext, session.transaction
 
 
+_EPOCH = datetime(1970, 1, 1)
+_TICK = {"s": timedelta(seconds=1), "ms": timedelta(milliseconds=1), "us": timedelta(microseconds=1)}
+
+
 def _max_naive(column: pa.ChunkedArray) -> datetime | None:
-    value = pc.max(column).as_py() if len(column) else None
-    if value is None:
+    """The column's highest stamp as a naive UTC datetime (TIMESTAMP columns arrive in UTC).
+
+    Computed from the integer ticks: `as_py()` on a time-zone-aware scalar makes pyarrow import
+    pandas, about a second of every incremental sync."""
+    top = pc.max(column) if len(column) else None
+    if top is None or not top.is_valid:
         return None
-    return value.replace(tzinfo=None) if value.tzinfo else value  # TIMESTAMP: UTC -> naive UTC
+    ticks = top.cast(pa.int64()).as_py()
+    unit = column.type.unit
+    if unit == "ns":
+        return _EPOCH + timedelta(microseconds=ticks // 1000)
+    return _EPOCH + ticks * _TICK[unit]
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
 import pyarrow as pa
 
 from dental_etl.errors import TableError
@@ -20,6 +20,9 @@ from dental_etl.settings import SyncSettings
 from dental_etl.sync.extracted import Extractor, SourceProbe
 from dental_etl.sync.plan import SourceTable
 from dental_etl.sync.written.base import Session, TableRef, quote
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def stage_vanished(
         new_count, new_sum = session.new_key_count_and_sum(stage, target, raw_key[0])
         if (src_count, src_sum) == (have_count + new_count, have_sum + new_sum):
             return 0
+    import polars as pl  # only when keys must be compared: most syncs never load it
+
     source_keys = _frame(extractor.keys(table, key))
     held = _frame(session.fetch_arrow(f"SELECT {', '.join(quote(k) for k in raw_key)} FROM {target.sql}"))
     staged = [_frame(t) for t in staged_keys if t.num_rows]
@@ -83,6 +88,8 @@ def stage_vanished(
 
 
 def _frame(table: pa.Table) -> pl.DataFrame:
+    import polars as pl
+
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
