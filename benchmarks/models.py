@@ -31,7 +31,7 @@ from dental_etl.mysql import connect, quote_ident
 from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings, load_settings
 from dental_etl.sync.runner import run_sync
 from dental_etl.synthetic import GeneratorConfig, apply_changes, generate_practice, write_to_mariadb
-from dental_etl.transform.runner import run_transform
+from dental_etl.transform.runner import TransformSummary, run_transform
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "models.json"
@@ -85,8 +85,12 @@ def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: st
     incremental = run_transform(settings, execution_time=day + timedelta(minutes=10))
     if not args.keep:
         _drop(settings, pg_url)
-    full_s = full.plan_seconds + full.run_seconds
-    inc_s = incremental.plan_seconds + incremental.run_seconds
+    def total(summary: TransformSummary) -> float:
+        """What a `dental transform` costs, SQLMesh's loading included (Python's start-up not)."""
+        return summary.load_seconds + summary.plan_seconds + summary.run_seconds
+
+    full_s = total(full)
+    inc_s = total(incremental)
     return {
         "gateway": gateway,
         "rows": practice_rows,
@@ -95,9 +99,10 @@ def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: st
         "sync_incremental_s": round(inc_sync_s, 1),
         "full_build_s": round(full_s, 1),
         "full_models": full.models_backfilled + full.models_run,
-        "noop_run_s": round(noop.plan_seconds + noop.run_seconds, 1),
+        "noop_run_s": round(total(noop), 1),
         "incremental_run_s": round(inc_s, 1),
-        "incremental_plan_check_s": incremental.plan_seconds,
+        "incremental_load_s": incremental.load_seconds,
+        "incremental_planned": incremental.planned,
         "incremental_tables_changed": len(incremental.tables_changed),
         "incremental_models_run": incremental.models_run,
         "noop_models_run": noop.models_run,

@@ -21,28 +21,26 @@ MODEL (
     entry_user_id BIGINT,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.adjnum AS adjustment_id,                                    -- adjustment.AdjNum
-  NULLIF(r.adjdate, DATE '0001-01-01') AS adj_date,             -- adjustment.AdjDate; 0001-01-01 (none) -> NULL
-  r.adjamt AS adj_amt,                                          -- adjustment.AdjAmt
-  r.patnum AS patient_id,                                       -- adjustment.PatNum; references patient.PatNum
-  r.adjtype AS adj_type_def_id,                                 -- adjustment.AdjType: a definition.DefNum of category AdjTypes; 0 = none
-  r.provnum AS provider_id,                                     -- adjustment.ProvNum; references provider.ProvNum
-  NULLIF(r.procdate, DATE '0001-01-01') AS proc_date,           -- adjustment.ProcDate; 0001-01-01 (none) -> NULL
-  r.procnum AS procedure_id,                                    -- adjustment.ProcNum; references procedurelog.ProcNum
-  NULLIF(r.dateentry, DATE '0001-01-01') AS date_entry,         -- adjustment.DateEntry; 0001-01-01 (none) -> NULL
-  r.clinicnum AS clinic_id,                                     -- adjustment.ClinicNum; references clinic.ClinicNum
-  r.statementnum AS statement_id,                               -- adjustment.StatementNum; references statement.StatementNum
-  r.secusernumentry AS entry_user_id,                           -- adjustment.SecUserNumEntry; references userod.UserNum
-  r.secdatetedit AS updated_at,                                 -- adjustment.SecDateTEdit
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.adjnum AS TEXT), '~'), COALESCE(CAST(r.adjdate AS TEXT), '~'), COALESCE(CAST(r.adjamt AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.adjtype AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.adjnote AS TEXT), '~'), COALESCE(CAST(r.procdate AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.dateentry AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.statementnum AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.taxtransid AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.adjnum AS adjustment_id,                            -- adjustment.AdjNum
+  NULLIF(r.adjdate, DATE '0001-01-01') AS adj_date,     -- adjustment.AdjDate; 0001-01-01 (none) -> NULL
+  r.adjamt AS adj_amt,                                  -- adjustment.AdjAmt
+  r.patnum AS patient_id,                               -- adjustment.PatNum; references patient.PatNum
+  r.adjtype AS adj_type_def_id,                         -- adjustment.AdjType: a definition.DefNum of category AdjTypes; 0 = none
+  r.provnum AS provider_id,                             -- adjustment.ProvNum; references provider.ProvNum
+  NULLIF(r.procdate, DATE '0001-01-01') AS proc_date,   -- adjustment.ProcDate; 0001-01-01 (none) -> NULL
+  r.procnum AS procedure_id,                            -- adjustment.ProcNum; references procedurelog.ProcNum
+  NULLIF(r.dateentry, DATE '0001-01-01') AS date_entry, -- adjustment.DateEntry; 0001-01-01 (none) -> NULL
+  r.clinicnum AS clinic_id,                             -- adjustment.ClinicNum; references clinic.ClinicNum
+  r.statementnum AS statement_id,                       -- adjustment.StatementNum; references statement.StatementNum
+  r.secusernumentry AS entry_user_id,                   -- adjustment.SecUserNumEntry; references userod.UserNum
+  r.secdatetedit AS updated_at,                         -- adjustment.SecDateTEdit
+  r._loaded_at AS _loaded_at,                           -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id                        -- the loader run that wrote this row
 FROM raw.adjustment AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_adjustment AS s);
 

@@ -19,8 +19,7 @@ MODEL (
     required_proc_codes_needed_label TEXT,
     blockout_types_def_id TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -41,6 +40,5 @@ SELECT
     END AS required_proc_codes_needed_label,                    -- appointmenttype.RequiredProcCodesNeeded decoded
   r.blockouttypes AS blockout_types_def_id,                     -- appointmenttype.BlockoutTypes: a definition.DefNum of category BlockoutTypes; 0 = none
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.appointmenttypenum AS TEXT), '~'), COALESCE(CAST(r.appointmenttypename AS TEXT), '~'), COALESCE(CAST(r.appointmenttypecolor AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.pattern AS TEXT), '~'), COALESCE(CAST(r.codestr AS TEXT), '~'), COALESCE(CAST(r.codestrrequired AS TEXT), '~'), COALESCE(CAST(r.requiredproccodesneeded AS TEXT), '~'), COALESCE(CAST(r.blockouttypes AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.appointmenttype AS r

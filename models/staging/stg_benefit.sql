@@ -29,8 +29,7 @@ MODEL (
     treat_area SMALLINT,
     treat_area_label TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -92,8 +91,7 @@ SELECT
       WHEN 7 THEN 'ToothRange'
     END AS treat_area_label,                                    -- benefit.TreatArea decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.benefitnum AS TEXT), '~'), COALESCE(CAST(r.plannum AS TEXT), '~'), COALESCE(CAST(r.patplannum AS TEXT), '~'), COALESCE(CAST(r.covcatnum AS TEXT), '~'), COALESCE(CAST(r.benefittype AS TEXT), '~'), COALESCE(CAST(r.percent AS TEXT), '~'), COALESCE(CAST(r.monetaryamt AS TEXT), '~'), COALESCE(CAST(r.timeperiod AS TEXT), '~'), COALESCE(CAST(r.quantityqualifier AS TEXT), '~'), COALESCE(CAST(r.quantity AS TEXT), '~'), COALESCE(CAST(r.codenum AS TEXT), '~'), COALESCE(CAST(r.coveragelevel AS TEXT), '~'), COALESCE(CAST(r.secdatetentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.codegroupnum AS TEXT), '~'), COALESCE(CAST(r.treatarea AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.benefit AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_benefit AS s);
 

@@ -41,8 +41,7 @@ MODEL (
     ortho_ins_pay_consolidate SMALLINT,
     ortho_ins_pay_consolidate_label TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -123,6 +122,5 @@ SELECT
       WHEN 2 THEN 'ForceConsolidateOff'
     END AS ortho_ins_pay_consolidate_label,                     -- carrier.OrthoInsPayConsolidate decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.carriernum AS TEXT), '~'), COALESCE(CAST(r.carriername AS TEXT), '~'), COALESCE(CAST(r.address AS TEXT), '~'), COALESCE(CAST(r.address2 AS TEXT), '~'), COALESCE(CAST(r.city AS TEXT), '~'), COALESCE(CAST(r.state AS TEXT), '~'), COALESCE(CAST(r.zip AS TEXT), '~'), COALESCE(CAST(r.phone AS TEXT), '~'), COALESCE(CAST(r.electid AS TEXT), '~'), COALESCE(CAST(r.nosendelect AS TEXT), '~'), COALESCE(CAST(r.iscda AS TEXT), '~'), COALESCE(CAST(r.cdanetversion AS TEXT), '~'), COALESCE(CAST(r.canadiannetworknum AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.canadianencryptionmethod AS TEXT), '~'), COALESCE(CAST(r.canadiansupportedtypes AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.tin AS TEXT), '~'), COALESCE(CAST(r.carriergroupname AS TEXT), '~'), COALESCE(CAST(r.appttextbackcolor AS TEXT), '~'), COALESCE(CAST(r.iscoinsuranceinverted AS TEXT), '~'), COALESCE(CAST(r.trustedetransflags AS TEXT), '~'), COALESCE(CAST(r.cobinspaidbehavioroverride AS TEXT), '~'), COALESCE(CAST(r.eraautomationoverride AS TEXT), '~'), COALESCE(CAST(r.orthoinspayconsolidate AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.carrier AS r

@@ -24,31 +24,29 @@ MODEL (
     updated_at TIMESTAMPTZ,
     pay_group_def_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.claimpaymentnum AS claim_payment_id,                        -- claimpayment.ClaimPaymentNum
-  NULLIF(r.checkdate, DATE '0001-01-01') AS check_date,         -- claimpayment.CheckDate; 0001-01-01 (none) -> NULL
-  r.checkamt AS check_amt,                                      -- claimpayment.CheckAmt
-  r.checknum AS check_num,                                      -- claimpayment.CheckNum
-  r.bankbranch AS bank_branch,                                  -- claimpayment.BankBranch
-  r.note AS note,                                               -- claimpayment.Note
-  r.clinicnum AS clinic_id,                                     -- claimpayment.ClinicNum; references clinic.ClinicNum
-  r.depositnum AS deposit_id,                                   -- claimpayment.DepositNum; references deposit.DepositNum
-  r.carriername AS carrier_name,                                -- claimpayment.CarrierName
-  NULLIF(r.dateissued, DATE '0001-01-01') AS date_issued,       -- claimpayment.DateIssued; 0001-01-01 (none) -> NULL
-  r.ispartial <> 0 AS is_partial,                               -- claimpayment.IsPartial (boolean)
-  r.paytype AS pay_type_def_id,                                 -- claimpayment.PayType: a definition.DefNum of category InsurancePaymentType; 0 = none
-  r.secusernumentry AS entry_user_id,                           -- claimpayment.SecUserNumEntry; references userod.UserNum
-  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- claimpayment.SecDateEntry; 0001-01-01 (none) -> NULL
-  r.secdatetedit AS updated_at,                                 -- claimpayment.SecDateTEdit
-  r.paygroup AS pay_group_def_id,                               -- claimpayment.PayGroup: a definition.DefNum of category ClaimPaymentGroups; 0 = none
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.claimpaymentnum AS TEXT), '~'), COALESCE(CAST(r.checkdate AS TEXT), '~'), COALESCE(CAST(r.checkamt AS TEXT), '~'), COALESCE(CAST(r.checknum AS TEXT), '~'), COALESCE(CAST(r.bankbranch AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.depositnum AS TEXT), '~'), COALESCE(CAST(r.carriername AS TEXT), '~'), COALESCE(CAST(r.dateissued AS TEXT), '~'), COALESCE(CAST(r.ispartial AS TEXT), '~'), COALESCE(CAST(r.paytype AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.paygroup AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.claimpaymentnum AS claim_payment_id,                       -- claimpayment.ClaimPaymentNum
+  NULLIF(r.checkdate, DATE '0001-01-01') AS check_date,        -- claimpayment.CheckDate; 0001-01-01 (none) -> NULL
+  r.checkamt AS check_amt,                                     -- claimpayment.CheckAmt
+  r.checknum AS check_num,                                     -- claimpayment.CheckNum
+  r.bankbranch AS bank_branch,                                 -- claimpayment.BankBranch
+  r.note AS note,                                              -- claimpayment.Note
+  r.clinicnum AS clinic_id,                                    -- claimpayment.ClinicNum; references clinic.ClinicNum
+  r.depositnum AS deposit_id,                                  -- claimpayment.DepositNum; references deposit.DepositNum
+  r.carriername AS carrier_name,                               -- claimpayment.CarrierName
+  NULLIF(r.dateissued, DATE '0001-01-01') AS date_issued,      -- claimpayment.DateIssued; 0001-01-01 (none) -> NULL
+  r.ispartial <> 0 AS is_partial,                              -- claimpayment.IsPartial (boolean)
+  r.paytype AS pay_type_def_id,                                -- claimpayment.PayType: a definition.DefNum of category InsurancePaymentType; 0 = none
+  r.secusernumentry AS entry_user_id,                          -- claimpayment.SecUserNumEntry; references userod.UserNum
+  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry, -- claimpayment.SecDateEntry; 0001-01-01 (none) -> NULL
+  r.secdatetedit AS updated_at,                                -- claimpayment.SecDateTEdit
+  r.paygroup AS pay_group_def_id,                              -- claimpayment.PayGroup: a definition.DefNum of category ClaimPaymentGroups; 0 = none
+  r._loaded_at AS _loaded_at,                                  -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id                               -- the loader run that wrote this row
 FROM raw.claimpayment AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_claimpayment AS s);
 

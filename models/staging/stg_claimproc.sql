@@ -57,8 +57,7 @@ MODEL (
     claim_adj_reason_codes TEXT,
     is_overpay BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -124,8 +123,7 @@ SELECT
   r.claimadjreasoncodes AS claim_adj_reason_codes,              -- claimproc.ClaimAdjReasonCodes
   r.isoverpay <> 0 AS is_overpay,                               -- claimproc.IsOverpay (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.claimprocnum AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.claimnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.feebilled AS TEXT), '~'), COALESCE(CAST(r.inspayest AS TEXT), '~'), COALESCE(CAST(r.dedapplied AS TEXT), '~'), COALESCE(CAST(r.status AS TEXT), '~'), COALESCE(CAST(r.inspayamt AS TEXT), '~'), COALESCE(CAST(r.remarks AS TEXT), '~'), COALESCE(CAST(r.claimpaymentnum AS TEXT), '~'), COALESCE(CAST(r.plannum AS TEXT), '~'), COALESCE(CAST(r.datecp AS TEXT), '~'), COALESCE(CAST(r.writeoff AS TEXT), '~'), COALESCE(CAST(r.codesent AS TEXT), '~'), COALESCE(CAST(r.allowedoverride AS TEXT), '~'), COALESCE(CAST(r.percentage AS TEXT), '~'), COALESCE(CAST(r.percentoverride AS TEXT), '~'), COALESCE(CAST(r.copayamt AS TEXT), '~'), COALESCE(CAST(r.nobillins AS TEXT), '~'), COALESCE(CAST(r.paidotherins AS TEXT), '~'), COALESCE(CAST(r.baseest AS TEXT), '~'), COALESCE(CAST(r.copayoverride AS TEXT), '~'), COALESCE(CAST(r.procdate AS TEXT), '~'), COALESCE(CAST(r.dateentry AS TEXT), '~'), COALESCE(CAST(r.linenumber AS TEXT), '~'), COALESCE(CAST(r.dedest AS TEXT), '~'), COALESCE(CAST(r.dedestoverride AS TEXT), '~'), COALESCE(CAST(r.insesttotal AS TEXT), '~'), COALESCE(CAST(r.insesttotaloverride AS TEXT), '~'), COALESCE(CAST(r.paidotherinsoverride AS TEXT), '~'), COALESCE(CAST(r.estimatenote AS TEXT), '~'), COALESCE(CAST(r.writeoffest AS TEXT), '~'), COALESCE(CAST(r.writeoffestoverride AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.inssubnum AS TEXT), '~'), COALESCE(CAST(r.paymentrow AS TEXT), '~'), COALESCE(CAST(r.payplannum AS TEXT), '~'), COALESCE(CAST(r.claimpaymenttracking AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.datesuppreceived AS TEXT), '~'), COALESCE(CAST(r.dateinsfinalized AS TEXT), '~'), COALESCE(CAST(r.istransfer AS TEXT), '~'), COALESCE(CAST(r.claimadjreasoncodes AS TEXT), '~'), COALESCE(CAST(r.isoverpay AS TEXT), '~'), COALESCE(CAST(r.securityhash AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.claimproc AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_claimproc AS s);
 

@@ -49,8 +49,7 @@ MODEL (
     time_zone TEXT,
     email_alias_override TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -116,6 +115,5 @@ SELECT
   r.timezone AS time_zone,                                      -- clinic.TimeZone
   r.emailaliasoverride AS email_alias_override,                 -- clinic.EmailAliasOverride
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.description AS TEXT), '~'), COALESCE(CAST(r.address AS TEXT), '~'), COALESCE(CAST(r.address2 AS TEXT), '~'), COALESCE(CAST(r.city AS TEXT), '~'), COALESCE(CAST(r.state AS TEXT), '~'), COALESCE(CAST(r.zip AS TEXT), '~'), COALESCE(CAST(r.phone AS TEXT), '~'), COALESCE(CAST(r.banknumber AS TEXT), '~'), COALESCE(CAST(r.defaultplaceservice AS TEXT), '~'), COALESCE(CAST(r.insbillingprov AS TEXT), '~'), COALESCE(CAST(r.fax AS TEXT), '~'), COALESCE(CAST(r.emailaddressnum AS TEXT), '~'), COALESCE(CAST(r.defaultprov AS TEXT), '~'), COALESCE(CAST(r.smscontractdate AS TEXT), '~'), COALESCE(CAST(r.smsmonthlylimit AS TEXT), '~'), COALESCE(CAST(r.ismedicalonly AS TEXT), '~'), COALESCE(CAST(r.billingaddress AS TEXT), '~'), COALESCE(CAST(r.billingaddress2 AS TEXT), '~'), COALESCE(CAST(r.billingcity AS TEXT), '~'), COALESCE(CAST(r.billingstate AS TEXT), '~'), COALESCE(CAST(r.billingzip AS TEXT), '~'), COALESCE(CAST(r.paytoaddress AS TEXT), '~'), COALESCE(CAST(r.paytoaddress2 AS TEXT), '~'), COALESCE(CAST(r.paytocity AS TEXT), '~'), COALESCE(CAST(r.paytostate AS TEXT), '~'), COALESCE(CAST(r.paytozip AS TEXT), '~'), COALESCE(CAST(r.usebilladdronclaims AS TEXT), '~'), COALESCE(CAST(r.region AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.isinsverifyexcluded AS TEXT), '~'), COALESCE(CAST(r.abbr AS TEXT), '~'), COALESCE(CAST(r.medlabaccountnum AS TEXT), '~'), COALESCE(CAST(r.isconfirmenabled AS TEXT), '~'), COALESCE(CAST(r.isconfirmdefault AS TEXT), '~'), COALESCE(CAST(r.isnewpatapptexcluded AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.externalid AS TEXT), '~'), COALESCE(CAST(r.schednote AS TEXT), '~'), COALESCE(CAST(r.hasproconrx AS TEXT), '~'), COALESCE(CAST(r.timezone AS TEXT), '~'), COALESCE(CAST(r.emailaliasoverride AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.clinic AS r

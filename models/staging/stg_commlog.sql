@@ -27,8 +27,7 @@ MODEL (
     comm_referral_behavior SMALLINT,
     comm_referral_behavior_label TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -82,8 +81,7 @@ SELECT
       WHEN 2 THEN 'Hidden'
     END AS comm_referral_behavior_label,                        -- commlog.CommReferralBehavior decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.commlognum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.commdatetime AS TEXT), '~'), COALESCE(CAST(r.commtype AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.mode_ AS TEXT), '~'), COALESCE(CAST(r.sentorreceived AS TEXT), '~'), COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.signature AS TEXT), '~'), COALESCE(CAST(r.sigistopaz AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.datetimeend AS TEXT), '~'), COALESCE(CAST(r.commsource AS TEXT), '~'), COALESCE(CAST(r.programnum AS TEXT), '~'), COALESCE(CAST(r.datetentry AS TEXT), '~'), COALESCE(CAST(r.referralnum AS TEXT), '~'), COALESCE(CAST(r.commreferralbehavior AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.commlog AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_commlog AS s);
 

@@ -16,8 +16,7 @@ MODEL (
     item_color INT,
     is_hidden BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -88,6 +87,5 @@ SELECT
   r.itemcolor AS item_color,                                    -- definition.ItemColor
   r.ishidden <> 0 AS is_hidden,                                 -- definition.IsHidden (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.defnum AS TEXT), '~'), COALESCE(CAST(r.category AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.itemname AS TEXT), '~'), COALESCE(CAST(r.itemvalue AS TEXT), '~'), COALESCE(CAST(r.itemcolor AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.definition AS r

@@ -36,8 +36,7 @@ MODEL (
     image_capture_type_label TEXT,
     print_heading BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -87,8 +86,7 @@ SELECT
     END AS image_capture_type_label,                            -- document.ImageCaptureType decoded
   r.printheading <> 0 AS print_heading,                         -- document.PrintHeading (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.docnum AS TEXT), '~'), COALESCE(CAST(r.description AS TEXT), '~'), COALESCE(CAST(r.datecreated AS TEXT), '~'), COALESCE(CAST(r.doccategory AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.filename AS TEXT), '~'), COALESCE(CAST(r.imgtype AS TEXT), '~'), COALESCE(CAST(r.isflipped AS TEXT), '~'), COALESCE(CAST(r.degreesrotated AS TEXT), '~'), COALESCE(CAST(r.toothnumbers AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.sigistopaz AS TEXT), '~'), COALESCE(CAST(r.signature AS TEXT), '~'), COALESCE(CAST(r.cropx AS TEXT), '~'), COALESCE(CAST(r.cropy AS TEXT), '~'), COALESCE(CAST(r.cropw AS TEXT), '~'), COALESCE(CAST(r.croph AS TEXT), '~'), COALESCE(CAST(r.windowingmin AS TEXT), '~'), COALESCE(CAST(r.windowingmax AS TEXT), '~'), COALESCE(CAST(r.mountitemnum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.rawbase64 AS TEXT), '~'), COALESCE(CAST(r.thumbnail AS TEXT), '~'), COALESCE(CAST(r.externalguid AS TEXT), '~'), COALESCE(CAST(r.externalsource AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.iscropold AS TEXT), '~'), COALESCE(CAST(r.ocrresponsedata AS TEXT), '~'), COALESCE(CAST(r.imagecapturetype AS TEXT), '~'), COALESCE(CAST(r.printheading AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.document AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_document AS s);
 

@@ -22,27 +22,25 @@ MODEL (
     is_working_home BOOLEAN,
     reports_to_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.employeenum AS employee_id,                                 -- employee.EmployeeNum
-  r.lname AS last_name,                                         -- employee.LName
-  r.fname AS first_name,                                        -- employee.FName
-  r.middlei AS middle_initial,                                  -- employee.MiddleI
-  r.ishidden <> 0 AS is_hidden,                                 -- employee.IsHidden (boolean)
-  r.clockstatus AS clock_status,                                -- employee.ClockStatus
-  r.phoneext AS phone_ext,                                      -- employee.PhoneExt
-  r.payrollid AS payroll_id,                                    -- employee.PayrollID
-  r.wirelessphone AS wireless_phone,                            -- employee.WirelessPhone
-  r.emailwork AS email_work,                                    -- employee.EmailWork
-  r.emailpersonal AS email_personal,                            -- employee.EmailPersonal
-  r.isfurloughed <> 0 AS is_furloughed,                         -- employee.IsFurloughed (boolean)
-  r.isworkinghome <> 0 AS is_working_home,                      -- employee.IsWorkingHome (boolean)
-  r.reportsto AS reports_to_id,                                 -- employee.ReportsTo; references employee.EmployeeNum
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.employeenum AS TEXT), '~'), COALESCE(CAST(r.lname AS TEXT), '~'), COALESCE(CAST(r.fname AS TEXT), '~'), COALESCE(CAST(r.middlei AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.clockstatus AS TEXT), '~'), COALESCE(CAST(r.phoneext AS TEXT), '~'), COALESCE(CAST(r.payrollid AS TEXT), '~'), COALESCE(CAST(r.wirelessphone AS TEXT), '~'), COALESCE(CAST(r.emailwork AS TEXT), '~'), COALESCE(CAST(r.emailpersonal AS TEXT), '~'), COALESCE(CAST(r.isfurloughed AS TEXT), '~'), COALESCE(CAST(r.isworkinghome AS TEXT), '~'), COALESCE(CAST(r.reportsto AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.employeenum AS employee_id,            -- employee.EmployeeNum
+  r.lname AS last_name,                    -- employee.LName
+  r.fname AS first_name,                   -- employee.FName
+  r.middlei AS middle_initial,             -- employee.MiddleI
+  r.ishidden <> 0 AS is_hidden,            -- employee.IsHidden (boolean)
+  r.clockstatus AS clock_status,           -- employee.ClockStatus
+  r.phoneext AS phone_ext,                 -- employee.PhoneExt
+  r.payrollid AS payroll_id,               -- employee.PayrollID
+  r.wirelessphone AS wireless_phone,       -- employee.WirelessPhone
+  r.emailwork AS email_work,               -- employee.EmailWork
+  r.emailpersonal AS email_personal,       -- employee.EmailPersonal
+  r.isfurloughed <> 0 AS is_furloughed,    -- employee.IsFurloughed (boolean)
+  r.isworkinghome <> 0 AS is_working_home, -- employee.IsWorkingHome (boolean)
+  r.reportsto AS reports_to_id,            -- employee.ReportsTo; references employee.EmployeeNum
+  r._loaded_at AS _loaded_at,              -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id           -- the loader run that wrote this row
 FROM raw.employee AS r

@@ -16,8 +16,7 @@ MODEL (
     log_source_label TEXT,
     entry_date_time TIMESTAMP,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -60,8 +59,7 @@ SELECT
     END AS log_source_label,                                    -- entrylog.LogSource decoded
   NULLIF(r.entrydatetime, TIMESTAMP '0001-01-01 00:00:00') AS entry_date_time, -- entrylog.EntryDateTime; 0001-01-01 (none) -> NULL
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.entrylognum AS TEXT), '~'), COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.fkeytype AS TEXT), '~'), COALESCE(CAST(r.fkey AS TEXT), '~'), COALESCE(CAST(r.logsource AS TEXT), '~'), COALESCE(CAST(r.entrydatetime AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.entrylog AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_entrylog AS s);
 

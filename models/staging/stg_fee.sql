@@ -18,25 +18,23 @@ MODEL (
     sec_date_entry DATE,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.feenum AS fee_id,                                           -- fee.FeeNum
-  r.amount AS amount,                                           -- fee.Amount; -1 = clinic/provider fee intentionally blank (do not fall back to default fee)
-  r.oldcode AS old_code,                                        -- fee.OldCode
-  r.feesched AS fee_schedule_id,                                -- fee.FeeSched; references feesched.FeeSchedNum
-  r.codenum AS procedure_code_id,                               -- fee.CodeNum; references procedurecode.CodeNum
-  r.clinicnum AS clinic_id,                                     -- fee.ClinicNum; references clinic.ClinicNum
-  r.provnum AS provider_id,                                     -- fee.ProvNum; references provider.ProvNum
-  r.secusernumentry AS entry_user_id,                           -- fee.SecUserNumEntry; references userod.UserNum
-  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- fee.SecDateEntry; 0001-01-01 (none) -> NULL
-  r.secdatetedit AS updated_at,                                 -- fee.SecDateTEdit
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.feenum AS TEXT), '~'), COALESCE(CAST(r.amount AS TEXT), '~'), COALESCE(CAST(r.oldcode AS TEXT), '~'), COALESCE(CAST(r.feesched AS TEXT), '~'), COALESCE(CAST(r.usedefaultfee AS TEXT), '~'), COALESCE(CAST(r.usedefaultcov AS TEXT), '~'), COALESCE(CAST(r.codenum AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.feenum AS fee_id,                                          -- fee.FeeNum
+  r.amount AS amount,                                          -- fee.Amount; -1 = clinic/provider fee intentionally blank (do not fall back to default fee)
+  r.oldcode AS old_code,                                       -- fee.OldCode
+  r.feesched AS fee_schedule_id,                               -- fee.FeeSched; references feesched.FeeSchedNum
+  r.codenum AS procedure_code_id,                              -- fee.CodeNum; references procedurecode.CodeNum
+  r.clinicnum AS clinic_id,                                    -- fee.ClinicNum; references clinic.ClinicNum
+  r.provnum AS provider_id,                                    -- fee.ProvNum; references provider.ProvNum
+  r.secusernumentry AS entry_user_id,                          -- fee.SecUserNumEntry; references userod.UserNum
+  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry, -- fee.SecDateEntry; 0001-01-01 (none) -> NULL
+  r.secdatetedit AS updated_at,                                -- fee.SecDateTEdit
+  r._loaded_at AS _loaded_at,                                  -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id                               -- the loader run that wrote this row
 FROM raw.fee AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_fee AS s);
 

@@ -18,8 +18,7 @@ MODEL (
     sec_date_entry DATE,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -41,6 +40,5 @@ SELECT
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- feesched.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- feesched.SecDateTEdit
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.feeschednum AS TEXT), '~'), COALESCE(CAST(r.description AS TEXT), '~'), COALESCE(CAST(r.feeschedtype AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.isglobal AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.feesched AS r

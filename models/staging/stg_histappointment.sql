@@ -49,8 +49,7 @@ MODEL (
     pattern_secondary TEXT,
     item_order_planned INT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -124,8 +123,7 @@ SELECT
   r.patternsecondary AS pattern_secondary,                      -- histappointment.PatternSecondary
   r.itemorderplanned AS item_order_planned,                     -- histappointment.ItemOrderPlanned
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.histapptnum AS TEXT), '~'), COALESCE(CAST(r.histusernum AS TEXT), '~'), COALESCE(CAST(r.histdatetstamp AS TEXT), '~'), COALESCE(CAST(r.histapptaction AS TEXT), '~'), COALESCE(CAST(r.apptsource AS TEXT), '~'), COALESCE(CAST(r.aptnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.aptstatus AS TEXT), '~'), COALESCE(CAST(r.pattern AS TEXT), '~'), COALESCE(CAST(r.confirmed AS TEXT), '~'), COALESCE(CAST(r.timelocked AS TEXT), '~'), COALESCE(CAST(r.op AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.provhyg AS TEXT), '~'), COALESCE(CAST(r.aptdatetime AS TEXT), '~'), COALESCE(CAST(r.nextaptnum AS TEXT), '~'), COALESCE(CAST(r.unschedstatus AS TEXT), '~'), COALESCE(CAST(r.isnewpatient AS TEXT), '~'), COALESCE(CAST(r.procdescript AS TEXT), '~'), COALESCE(CAST(r.assistant AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.ishygiene AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.datetimearrived AS TEXT), '~'), COALESCE(CAST(r.datetimeseated AS TEXT), '~'), COALESCE(CAST(r.datetimedismissed AS TEXT), '~'), COALESCE(CAST(r.insplan1 AS TEXT), '~'), COALESCE(CAST(r.insplan2 AS TEXT), '~'), COALESCE(CAST(r.datetimeaskedtoarrive AS TEXT), '~'), COALESCE(CAST(r.procscolored AS TEXT), '~'), COALESCE(CAST(r.coloroverride AS TEXT), '~'), COALESCE(CAST(r.appointmenttypenum AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdatetentry AS TEXT), '~'), COALESCE(CAST(r.priority AS TEXT), '~'), COALESCE(CAST(r.provbartext AS TEXT), '~'), COALESCE(CAST(r.patternsecondary AS TEXT), '~'), COALESCE(CAST(r.securityhash AS TEXT), '~'), COALESCE(CAST(r.itemorderplanned AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.histappointment AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_histappointment AS s);
 

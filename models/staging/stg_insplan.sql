@@ -62,8 +62,7 @@ MODEL (
     per_visit_pat_amount DOUBLE,
     per_visit_ins_amount DOUBLE,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -159,6 +158,5 @@ SELECT
   r.pervisitpatamount AS per_visit_pat_amount,                  -- insplan.PerVisitPatAmount
   r.pervisitinsamount AS per_visit_ins_amount,                  -- insplan.PerVisitInsAmount
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.plannum AS TEXT), '~'), COALESCE(CAST(r.groupname AS TEXT), '~'), COALESCE(CAST(r.groupnum AS TEXT), '~'), COALESCE(CAST(r.plannote AS TEXT), '~'), COALESCE(CAST(r.feesched AS TEXT), '~'), COALESCE(CAST(r.plantype AS TEXT), '~'), COALESCE(CAST(r.claimformnum AS TEXT), '~'), COALESCE(CAST(r.usealtcode AS TEXT), '~'), COALESCE(CAST(r.claimsuseucr AS TEXT), '~'), COALESCE(CAST(r.copayfeesched AS TEXT), '~'), COALESCE(CAST(r.employernum AS TEXT), '~'), COALESCE(CAST(r.carriernum AS TEXT), '~'), COALESCE(CAST(r.allowedfeesched AS TEXT), '~'), COALESCE(CAST(r.trojanid AS TEXT), '~'), COALESCE(CAST(r.divisionno AS TEXT), '~'), COALESCE(CAST(r.ismedical AS TEXT), '~'), COALESCE(CAST(r.filingcode AS TEXT), '~'), COALESCE(CAST(r.dentaidecardsequence AS TEXT), '~'), COALESCE(CAST(r.showbaseunits AS TEXT), '~'), COALESCE(CAST(r.codesubstnone AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.monthrenew AS TEXT), '~'), COALESCE(CAST(r.filingcodesubtype AS TEXT), '~'), COALESCE(CAST(r.canadianplanflag AS TEXT), '~'), COALESCE(CAST(r.canadiandiagnosticcode AS TEXT), '~'), COALESCE(CAST(r.canadianinstitutioncode AS TEXT), '~'), COALESCE(CAST(r.rxbin AS TEXT), '~'), COALESCE(CAST(r.cobrule AS TEXT), '~'), COALESCE(CAST(r.sopcode AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.hidefromverifylist AS TEXT), '~'), COALESCE(CAST(r.orthotype AS TEXT), '~'), COALESCE(CAST(r.orthoautoprocfreq AS TEXT), '~'), COALESCE(CAST(r.orthoautoproccodenumoverride AS TEXT), '~'), COALESCE(CAST(r.orthoautofeebilled AS TEXT), '~'), COALESCE(CAST(r.orthoautoclaimdayswait AS TEXT), '~'), COALESCE(CAST(r.billingtype AS TEXT), '~'), COALESCE(CAST(r.haspposubstwriteoffs AS TEXT), '~'), COALESCE(CAST(r.exclusionfeerule AS TEXT), '~'), COALESCE(CAST(r.manualfeeschednum AS TEXT), '~'), COALESCE(CAST(r.isbluebookenabled AS TEXT), '~'), COALESCE(CAST(r.insplanszerowriteoffsonannualmaxoverride AS TEXT), '~'), COALESCE(CAST(r.insplanszerowriteoffsonfreqoragingoverride AS TEXT), '~'), COALESCE(CAST(r.pervisitpatamount AS TEXT), '~'), COALESCE(CAST(r.pervisitinsamount AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.insplan AS r

@@ -19,8 +19,7 @@ MODEL (
     sec_date_entry DATE,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -37,8 +36,7 @@ SELECT
   NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- inssub.SecDateEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- inssub.SecDateTEdit
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.inssubnum AS TEXT), '~'), COALESCE(CAST(r.plannum AS TEXT), '~'), COALESCE(CAST(r.subscriber AS TEXT), '~'), COALESCE(CAST(r.dateeffective AS TEXT), '~'), COALESCE(CAST(r.dateterm AS TEXT), '~'), COALESCE(CAST(r.releaseinfo AS TEXT), '~'), COALESCE(CAST(r.assignben AS TEXT), '~'), COALESCE(CAST(r.subscriberid AS TEXT), '~'), COALESCE(CAST(r.benefitnotes AS TEXT), '~'), COALESCE(CAST(r.subscnote AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.inssub AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_inssub AS s);
 

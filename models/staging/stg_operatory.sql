@@ -21,26 +21,24 @@ MODEL (
     is_web_sched BOOLEAN,
     operatory_type_def_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.operatorynum AS operatory_id,                               -- operatory.OperatoryNum
-  r.opname AS op_name,                                          -- operatory.OpName
-  r.abbrev AS abbrev,                                           -- operatory.Abbrev
-  r.itemorder AS item_order,                                    -- operatory.ItemOrder
-  r.ishidden <> 0 AS is_hidden,                                 -- operatory.IsHidden (boolean)
-  r.provdentist AS dentist_id,                                  -- operatory.ProvDentist; references provider.ProvNum
-  r.provhygienist AS hygienist_id,                              -- operatory.ProvHygienist; references provider.ProvNum
-  r.ishygiene <> 0 AS is_hygiene,                               -- operatory.IsHygiene (boolean)
-  r.clinicnum AS clinic_id,                                     -- operatory.ClinicNum; references clinic.ClinicNum
-  r.datetstamp AS updated_at,                                   -- operatory.DateTStamp
-  r.setprospective <> 0 AS set_prospective,                     -- operatory.SetProspective (boolean)
-  r.iswebsched <> 0 AS is_web_sched,                            -- operatory.IsWebSched (boolean)
-  r.operatorytype AS operatory_type_def_id,                     -- operatory.OperatoryType: a definition.DefNum of category OperatoryTypes; 0 = none
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.operatorynum AS TEXT), '~'), COALESCE(CAST(r.opname AS TEXT), '~'), COALESCE(CAST(r.abbrev AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.provdentist AS TEXT), '~'), COALESCE(CAST(r.provhygienist AS TEXT), '~'), COALESCE(CAST(r.ishygiene AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.setprospective AS TEXT), '~'), COALESCE(CAST(r.iswebsched AS TEXT), '~'), COALESCE(CAST(r.isnewpatappt AS TEXT), '~'), COALESCE(CAST(r.operatorytype AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.operatorynum AS operatory_id,           -- operatory.OperatoryNum
+  r.opname AS op_name,                      -- operatory.OpName
+  r.abbrev AS abbrev,                       -- operatory.Abbrev
+  r.itemorder AS item_order,                -- operatory.ItemOrder
+  r.ishidden <> 0 AS is_hidden,             -- operatory.IsHidden (boolean)
+  r.provdentist AS dentist_id,              -- operatory.ProvDentist; references provider.ProvNum
+  r.provhygienist AS hygienist_id,          -- operatory.ProvHygienist; references provider.ProvNum
+  r.ishygiene <> 0 AS is_hygiene,           -- operatory.IsHygiene (boolean)
+  r.clinicnum AS clinic_id,                 -- operatory.ClinicNum; references clinic.ClinicNum
+  r.datetstamp AS updated_at,               -- operatory.DateTStamp
+  r.setprospective <> 0 AS set_prospective, -- operatory.SetProspective (boolean)
+  r.iswebsched <> 0 AS is_web_sched,        -- operatory.IsWebSched (boolean)
+  r.operatorytype AS operatory_type_def_id, -- operatory.OperatoryType: a definition.DefNum of category OperatoryTypes; 0 = none
+  r._loaded_at AS _loaded_at,               -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id            -- the loader run that wrote this row
 FROM raw.operatory AS r

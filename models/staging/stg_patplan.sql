@@ -21,8 +21,7 @@ MODEL (
     sec_datetime_entry TIMESTAMP,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -55,8 +54,7 @@ SELECT
   NULLIF(r.secdatetentry, TIMESTAMP '0001-01-01 00:00:00') AS sec_datetime_entry, -- patplan.SecDateTEntry; 0001-01-01 (none) -> NULL
   r.secdatetedit AS updated_at,                                 -- patplan.SecDateTEdit
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.patplannum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.ordinal AS TEXT), '~'), COALESCE(CAST(r.ispending AS TEXT), '~'), COALESCE(CAST(r.relationship AS TEXT), '~'), COALESCE(CAST(r.patid AS TEXT), '~'), COALESCE(CAST(r.inssubnum AS TEXT), '~'), COALESCE(CAST(r.orthoautofeebilledoverride AS TEXT), '~'), COALESCE(CAST(r.orthoautonextclaimdate AS TEXT), '~'), COALESCE(CAST(r.secdatetentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.patplan AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_patplan AS s);
 

@@ -31,8 +31,7 @@ MODEL (
     is_cc_completed BOOLEAN,
     merchant_fee DOUBLE,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -94,8 +93,7 @@ SELECT
   r.iscccompleted <> 0 AS is_cc_completed,                      -- payment.IsCcCompleted (boolean)
   r.merchantfee AS merchant_fee,                                -- payment.MerchantFee
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.paynum AS TEXT), '~'), COALESCE(CAST(r.paytype AS TEXT), '~'), COALESCE(CAST(r.paydate AS TEXT), '~'), COALESCE(CAST(r.payamt AS TEXT), '~'), COALESCE(CAST(r.checknum AS TEXT), '~'), COALESCE(CAST(r.bankbranch AS TEXT), '~'), COALESCE(CAST(r.paynote AS TEXT), '~'), COALESCE(CAST(r.issplit AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.dateentry AS TEXT), '~'), COALESCE(CAST(r.depositnum AS TEXT), '~'), COALESCE(CAST(r.receipt AS TEXT), '~'), COALESCE(CAST(r.isrecurringcc AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.paymentsource AS TEXT), '~'), COALESCE(CAST(r.processstatus AS TEXT), '~'), COALESCE(CAST(r.recurringchargedate AS TEXT), '~'), COALESCE(CAST(r.externalid AS TEXT), '~'), COALESCE(CAST(r.paymentstatus AS TEXT), '~'), COALESCE(CAST(r.iscccompleted AS TEXT), '~'), COALESCE(CAST(r.merchantfee AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.payment AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_payment AS s);
 

@@ -33,8 +33,7 @@ MODEL (
     dynamic_pay_plan_tp_option_label TEXT,
     mobileappdevice_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -81,6 +80,5 @@ SELECT
     END AS dynamic_pay_plan_tp_option_label,                    -- payplan.DynamicPayPlanTPOption decoded
   r.mobileappdevicenum AS mobileappdevice_id,                   -- payplan.MobileAppDeviceNum; references mobileappdevice.MobileAppDeviceNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.payplannum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.guarantor AS TEXT), '~'), COALESCE(CAST(r.payplandate AS TEXT), '~'), COALESCE(CAST(r.apr AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.plannum AS TEXT), '~'), COALESCE(CAST(r.completedamt AS TEXT), '~'), COALESCE(CAST(r.inssubnum AS TEXT), '~'), COALESCE(CAST(r.payschedule AS TEXT), '~'), COALESCE(CAST(r.numberofpayments AS TEXT), '~'), COALESCE(CAST(r.payamt AS TEXT), '~'), COALESCE(CAST(r.downpayment AS TEXT), '~'), COALESCE(CAST(r.isclosed AS TEXT), '~'), COALESCE(CAST(r.signature AS TEXT), '~'), COALESCE(CAST(r.sigistopaz AS TEXT), '~'), COALESCE(CAST(r.plancategory AS TEXT), '~'), COALESCE(CAST(r.isdynamic AS TEXT), '~'), COALESCE(CAST(r.chargefrequency AS TEXT), '~'), COALESCE(CAST(r.datepayplanstart AS TEXT), '~'), COALESCE(CAST(r.islocked AS TEXT), '~'), COALESCE(CAST(r.dateintereststart AS TEXT), '~'), COALESCE(CAST(r.dynamicpayplantpoption AS TEXT), '~'), COALESCE(CAST(r.mobileappdevicenum AS TEXT), '~'), COALESCE(CAST(r.securityhash AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.payplan AS r

@@ -27,8 +27,7 @@ MODEL (
     link_type_label TEXT,
     is_offset BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -61,8 +60,7 @@ SELECT
     END AS link_type_label,                                     -- payplancharge.LinkType decoded
   r.isoffset <> 0 AS is_offset,                                 -- payplancharge.IsOffset (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.payplanchargenum AS TEXT), '~'), COALESCE(CAST(r.payplannum AS TEXT), '~'), COALESCE(CAST(r.guarantor AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.chargedate AS TEXT), '~'), COALESCE(CAST(r.principal AS TEXT), '~'), COALESCE(CAST(r.interest AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.chargetype AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.secdatetentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.statementnum AS TEXT), '~'), COALESCE(CAST(r.fkey AS TEXT), '~'), COALESCE(CAST(r.linktype AS TEXT), '~'), COALESCE(CAST(r.isoffset AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.payplancharge AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_payplancharge AS s);
 

@@ -25,8 +25,7 @@ MODEL (
     pay_plan_debit_type SMALLINT,
     pay_plan_debit_type_label TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -53,8 +52,7 @@ SELECT
       WHEN 2 THEN 'Interest'
     END AS pay_plan_debit_type_label,                           -- paysplit.PayPlanDebitType decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.splitnum AS TEXT), '~'), COALESCE(CAST(r.splitamt AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.procdate AS TEXT), '~'), COALESCE(CAST(r.paynum AS TEXT), '~'), COALESCE(CAST(r.isdiscount AS TEXT), '~'), COALESCE(CAST(r.discounttype AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.payplannum AS TEXT), '~'), COALESCE(CAST(r.datepay AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.dateentry AS TEXT), '~'), COALESCE(CAST(r.unearnedtype AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.fsplitnum AS TEXT), '~'), COALESCE(CAST(r.adjnum AS TEXT), '~'), COALESCE(CAST(r.payplanchargenum AS TEXT), '~'), COALESCE(CAST(r.payplandebittype AS TEXT), '~'), COALESCE(CAST(r.securityhash AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.paysplit AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_paysplit AS s);
 

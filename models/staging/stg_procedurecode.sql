@@ -44,8 +44,7 @@ MODEL (
     area_also_tooth_range BOOLEAN,
     diagnostic_codes TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -125,6 +124,5 @@ SELECT
   r.areaalsotoothrange <> 0 AS area_also_tooth_range,           -- procedurecode.AreaAlsoToothRange (boolean)
   r.diagnosticcodes AS diagnostic_codes,                        -- procedurecode.DiagnosticCodes
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.codenum AS TEXT), '~'), COALESCE(CAST(r.proccode AS TEXT), '~'), COALESCE(CAST(r.descript AS TEXT), '~'), COALESCE(CAST(r.abbrdesc AS TEXT), '~'), COALESCE(CAST(r.proctime AS TEXT), '~'), COALESCE(CAST(r.proccat AS TEXT), '~'), COALESCE(CAST(r.treatarea AS TEXT), '~'), COALESCE(CAST(r.nobillins AS TEXT), '~'), COALESCE(CAST(r.isprosth AS TEXT), '~'), COALESCE(CAST(r.defaultnote AS TEXT), '~'), COALESCE(CAST(r.ishygiene AS TEXT), '~'), COALESCE(CAST(r.gtypenum AS TEXT), '~'), COALESCE(CAST(r.alternatecode1 AS TEXT), '~'), COALESCE(CAST(r.medicalcode AS TEXT), '~'), COALESCE(CAST(r.istaxed AS TEXT), '~'), COALESCE(CAST(r.painttype AS TEXT), '~'), COALESCE(CAST(r.graphiccolor AS TEXT), '~'), COALESCE(CAST(r.laymanterm AS TEXT), '~'), COALESCE(CAST(r.iscanadianlab AS TEXT), '~'), COALESCE(CAST(r.preexisting AS TEXT), '~'), COALESCE(CAST(r.baseunits AS TEXT), '~'), COALESCE(CAST(r.substitutioncode AS TEXT), '~'), COALESCE(CAST(r.substonlyif AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.ismultivisit AS TEXT), '~'), COALESCE(CAST(r.drugndc AS TEXT), '~'), COALESCE(CAST(r.revenuecodedefault AS TEXT), '~'), COALESCE(CAST(r.provnumdefault AS TEXT), '~'), COALESCE(CAST(r.canadatimeunits AS TEXT), '~'), COALESCE(CAST(r.isradiology AS TEXT), '~'), COALESCE(CAST(r.defaultclaimnote AS TEXT), '~'), COALESCE(CAST(r.defaulttpnote AS TEXT), '~'), COALESCE(CAST(r.bypassgloballock AS TEXT), '~'), COALESCE(CAST(r.taxcode AS TEXT), '~'), COALESCE(CAST(r.painttext AS TEXT), '~'), COALESCE(CAST(r.areaalsotoothrange AS TEXT), '~'), COALESCE(CAST(r.diagnosticcodes AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.procedurecode AS r

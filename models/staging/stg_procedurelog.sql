@@ -81,8 +81,7 @@ MODEL (
     urgency_label TEXT,
     discount_plan_amt DOUBLE,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -216,8 +215,7 @@ SELECT
     END AS urgency_label,                                       -- procedurelog.Urgency decoded
   r.discountplanamt AS discount_plan_amt,                       -- procedurelog.DiscountPlanAmt
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.aptnum AS TEXT), '~'), COALESCE(CAST(r.oldcode AS TEXT), '~'), COALESCE(CAST(r.procdate AS TEXT), '~'), COALESCE(CAST(r.procfee AS TEXT), '~'), COALESCE(CAST(r.surf AS TEXT), '~'), COALESCE(CAST(r.toothnum AS TEXT), '~'), COALESCE(CAST(r.toothrange AS TEXT), '~'), COALESCE(CAST(r.priority AS TEXT), '~'), COALESCE(CAST(r.procstatus AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.dx AS TEXT), '~'), COALESCE(CAST(r.plannedaptnum AS TEXT), '~'), COALESCE(CAST(r.placeservice AS TEXT), '~'), COALESCE(CAST(r.prosthesis AS TEXT), '~'), COALESCE(CAST(r.dateoriginalprosth AS TEXT), '~'), COALESCE(CAST(r.claimnote AS TEXT), '~'), COALESCE(CAST(r.dateentryc AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.medicalcode AS TEXT), '~'), COALESCE(CAST(r.diagnosticcode AS TEXT), '~'), COALESCE(CAST(r.isprincdiag AS TEXT), '~'), COALESCE(CAST(r.procnumlab AS TEXT), '~'), COALESCE(CAST(r.billingtypeone AS TEXT), '~'), COALESCE(CAST(r.billingtypetwo AS TEXT), '~'), COALESCE(CAST(r.codenum AS TEXT), '~'), COALESCE(CAST(r.codemod1 AS TEXT), '~'), COALESCE(CAST(r.codemod2 AS TEXT), '~'), COALESCE(CAST(r.codemod3 AS TEXT), '~'), COALESCE(CAST(r.codemod4 AS TEXT), '~'), COALESCE(CAST(r.revcode AS TEXT), '~'), COALESCE(CAST(r.unitqty AS TEXT), '~'), COALESCE(CAST(r.baseunits AS TEXT), '~'), COALESCE(CAST(r.starttime AS TEXT), '~'), COALESCE(CAST(r.stoptime AS TEXT), '~'), COALESCE(CAST(r.datetp AS TEXT), '~'), COALESCE(CAST(r.sitenum AS TEXT), '~'), COALESCE(CAST(r.hidegraphics AS TEXT), '~'), COALESCE(CAST(r.canadiantypecodes AS TEXT), '~'), COALESCE(CAST(r.proctime AS TEXT), '~'), COALESCE(CAST(r.proctimeend AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.prognosis AS TEXT), '~'), COALESCE(CAST(r.drugunit AS TEXT), '~'), COALESCE(CAST(r.drugqty AS TEXT), '~'), COALESCE(CAST(r.unitqtytype AS TEXT), '~'), COALESCE(CAST(r.statementnum AS TEXT), '~'), COALESCE(CAST(r.islocked AS TEXT), '~'), COALESCE(CAST(r.billingnote AS TEXT), '~'), COALESCE(CAST(r.repeatchargenum AS TEXT), '~'), COALESCE(CAST(r.snomedbodysite AS TEXT), '~'), COALESCE(CAST(r.diagnosticcode2 AS TEXT), '~'), COALESCE(CAST(r.diagnosticcode3 AS TEXT), '~'), COALESCE(CAST(r.diagnosticcode4 AS TEXT), '~'), COALESCE(CAST(r.provorderoverride AS TEXT), '~'), COALESCE(CAST(r.discount AS TEXT), '~'), COALESCE(CAST(r.isdateprosthest AS TEXT), '~'), COALESCE(CAST(r.icdversion AS TEXT), '~'), COALESCE(CAST(r.iscpoe AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.datecomplete AS TEXT), '~'), COALESCE(CAST(r.orderingreferralnum AS TEXT), '~'), COALESCE(CAST(r.taxamt AS TEXT), '~'), COALESCE(CAST(r.urgency AS TEXT), '~'), COALESCE(CAST(r.discountplanamt AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.procedurelog AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_procedurelog AS s);
 

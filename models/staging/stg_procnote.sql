@@ -14,8 +14,7 @@ MODEL (
     user_id BIGINT,
     sig_is_topaz BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -27,8 +26,7 @@ SELECT
   r.usernum AS user_id,                                         -- procnote.UserNum; references userod.UserNum
   r.sigistopaz <> 0 AS sig_is_topaz,                            -- procnote.SigIsTopaz (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.procnotenum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.entrydatetime AS TEXT), '~'), COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.sigistopaz AS TEXT), '~'), COALESCE(CAST(r.signature AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.procnote AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_procnote AS s);
 

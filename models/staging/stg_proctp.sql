@@ -35,42 +35,40 @@ MODEL (
     clinic_id BIGINT,
     cat_perc_ucr DOUBLE,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.proctpnum AS proc_tp_id,                                    -- proctp.ProcTPNum
-  r.treatplannum AS treatment_plan_id,                          -- proctp.TreatPlanNum; references treatplan.TreatPlanNum
-  r.patnum AS patient_id,                                       -- proctp.PatNum; references patient.PatNum
-  r.procnumorig AS orig_procedure_id,                           -- proctp.ProcNumOrig; references procedurelog.ProcNum
-  r.itemorder AS item_order,                                    -- proctp.ItemOrder
-  r.priority AS priority_def_id,                                -- proctp.Priority: a definition.DefNum of category TxPriorities; 0 = none
-  r.toothnumtp AS tooth_num_tp,                                 -- proctp.ToothNumTP
-  r.surf AS surf,                                               -- proctp.Surf
-  r.proccode AS proc_code,                                      -- proctp.ProcCode
-  r.descript AS descript,                                       -- proctp.Descript
-  r.feeamt AS fee_amt,                                          -- proctp.FeeAmt
-  r.priinsamt AS pri_ins_amt,                                   -- proctp.PriInsAmt
-  r.secinsamt AS sec_ins_amt,                                   -- proctp.SecInsAmt
-  r.patamt AS pat_amt,                                          -- proctp.PatAmt
-  r.discount AS discount,                                       -- proctp.Discount
-  r.prognosis AS prognosis,                                     -- proctp.Prognosis
-  r.dx AS dx,                                                   -- proctp.Dx
-  r.procabbr AS proc_abbr,                                      -- proctp.ProcAbbr
-  r.secusernumentry AS entry_user_id,                           -- proctp.SecUserNumEntry; references userod.UserNum
-  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry,  -- proctp.SecDateEntry; 0001-01-01 (none) -> NULL
-  r.secdatetedit AS updated_at,                                 -- proctp.SecDateTEdit
-  r.feeallowed AS fee_allowed,                                  -- proctp.FeeAllowed
-  r.taxamt AS tax_amt,                                          -- proctp.TaxAmt
-  r.provnum AS provider_id,                                     -- proctp.ProvNum; references provider.ProvNum
-  NULLIF(r.datetp, DATE '0001-01-01') AS date_tp,               -- proctp.DateTP; 0001-01-01 (none) -> NULL
-  r.clinicnum AS clinic_id,                                     -- proctp.ClinicNum; references clinic.ClinicNum
-  r.catpercucr AS cat_perc_ucr,                                 -- proctp.CatPercUCR
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.proctpnum AS TEXT), '~'), COALESCE(CAST(r.treatplannum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.procnumorig AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.priority AS TEXT), '~'), COALESCE(CAST(r.toothnumtp AS TEXT), '~'), COALESCE(CAST(r.surf AS TEXT), '~'), COALESCE(CAST(r.proccode AS TEXT), '~'), COALESCE(CAST(r.descript AS TEXT), '~'), COALESCE(CAST(r.feeamt AS TEXT), '~'), COALESCE(CAST(r.priinsamt AS TEXT), '~'), COALESCE(CAST(r.secinsamt AS TEXT), '~'), COALESCE(CAST(r.patamt AS TEXT), '~'), COALESCE(CAST(r.discount AS TEXT), '~'), COALESCE(CAST(r.prognosis AS TEXT), '~'), COALESCE(CAST(r.dx AS TEXT), '~'), COALESCE(CAST(r.procabbr AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.feeallowed AS TEXT), '~'), COALESCE(CAST(r.taxamt AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.datetp AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.catpercucr AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.proctpnum AS proc_tp_id,                                   -- proctp.ProcTPNum
+  r.treatplannum AS treatment_plan_id,                         -- proctp.TreatPlanNum; references treatplan.TreatPlanNum
+  r.patnum AS patient_id,                                      -- proctp.PatNum; references patient.PatNum
+  r.procnumorig AS orig_procedure_id,                          -- proctp.ProcNumOrig; references procedurelog.ProcNum
+  r.itemorder AS item_order,                                   -- proctp.ItemOrder
+  r.priority AS priority_def_id,                               -- proctp.Priority: a definition.DefNum of category TxPriorities; 0 = none
+  r.toothnumtp AS tooth_num_tp,                                -- proctp.ToothNumTP
+  r.surf AS surf,                                              -- proctp.Surf
+  r.proccode AS proc_code,                                     -- proctp.ProcCode
+  r.descript AS descript,                                      -- proctp.Descript
+  r.feeamt AS fee_amt,                                         -- proctp.FeeAmt
+  r.priinsamt AS pri_ins_amt,                                  -- proctp.PriInsAmt
+  r.secinsamt AS sec_ins_amt,                                  -- proctp.SecInsAmt
+  r.patamt AS pat_amt,                                         -- proctp.PatAmt
+  r.discount AS discount,                                      -- proctp.Discount
+  r.prognosis AS prognosis,                                    -- proctp.Prognosis
+  r.dx AS dx,                                                  -- proctp.Dx
+  r.procabbr AS proc_abbr,                                     -- proctp.ProcAbbr
+  r.secusernumentry AS entry_user_id,                          -- proctp.SecUserNumEntry; references userod.UserNum
+  NULLIF(r.secdateentry, DATE '0001-01-01') AS sec_date_entry, -- proctp.SecDateEntry; 0001-01-01 (none) -> NULL
+  r.secdatetedit AS updated_at,                                -- proctp.SecDateTEdit
+  r.feeallowed AS fee_allowed,                                 -- proctp.FeeAllowed
+  r.taxamt AS tax_amt,                                         -- proctp.TaxAmt
+  r.provnum AS provider_id,                                    -- proctp.ProvNum; references provider.ProvNum
+  NULLIF(r.datetp, DATE '0001-01-01') AS date_tp,              -- proctp.DateTP; 0001-01-01 (none) -> NULL
+  r.clinicnum AS clinic_id,                                    -- proctp.ClinicNum; references clinic.ClinicNum
+  r.catpercucr AS cat_perc_ucr,                                -- proctp.CatPercUCR
+  r._loaded_at AS _loaded_at,                                  -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id                               -- the loader run that wrote this row
 FROM raw.proctp AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_proctp AS s);
 

@@ -50,8 +50,7 @@ MODEL (
     date_term DATE,
     preferred_name TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -106,6 +105,5 @@ SELECT
   NULLIF(r.dateterm, DATE '0001-01-01') AS date_term,           -- provider.DateTerm; 0001-01-01 (none) -> NULL
   r.preferredname AS preferred_name,                            -- provider.PreferredName
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.abbr AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.lname AS TEXT), '~'), COALESCE(CAST(r.fname AS TEXT), '~'), COALESCE(CAST(r.mi AS TEXT), '~'), COALESCE(CAST(r.suffix AS TEXT), '~'), COALESCE(CAST(r.feesched AS TEXT), '~'), COALESCE(CAST(r.specialty AS TEXT), '~'), COALESCE(CAST(r.ssn AS TEXT), '~'), COALESCE(CAST(r.statelicense AS TEXT), '~'), COALESCE(CAST(r.deanum AS TEXT), '~'), COALESCE(CAST(r.issecondary AS TEXT), '~'), COALESCE(CAST(r.provcolor AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.usingtin AS TEXT), '~'), COALESCE(CAST(r.bluecrossid AS TEXT), '~'), COALESCE(CAST(r.sigonfile AS TEXT), '~'), COALESCE(CAST(r.medicaidid AS TEXT), '~'), COALESCE(CAST(r.outlinecolor AS TEXT), '~'), COALESCE(CAST(r.schoolclassnum AS TEXT), '~'), COALESCE(CAST(r.nationalprovid AS TEXT), '~'), COALESCE(CAST(r.canadianofficenum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.anesthprovtype AS TEXT), '~'), COALESCE(CAST(r.taxonomycodeoverride AS TEXT), '~'), COALESCE(CAST(r.iscdanet AS TEXT), '~'), COALESCE(CAST(r.ecwid AS TEXT), '~'), COALESCE(CAST(r.staterxid AS TEXT), '~'), COALESCE(CAST(r.isnotperson AS TEXT), '~'), COALESCE(CAST(r.statewherelicensed AS TEXT), '~'), COALESCE(CAST(r.emailaddressnum AS TEXT), '~'), COALESCE(CAST(r.isinstructor AS TEXT), '~'), COALESCE(CAST(r.ehrmustage AS TEXT), '~'), COALESCE(CAST(r.provnumbillingoverride AS TEXT), '~'), COALESCE(CAST(r.customid AS TEXT), '~'), COALESCE(CAST(r.provstatus AS TEXT), '~'), COALESCE(CAST(r.ishiddenreport AS TEXT), '~'), COALESCE(CAST(r.iserxenabled AS TEXT), '~'), COALESCE(CAST(r.birthdate AS TEXT), '~'), COALESCE(CAST(r.schednote AS TEXT), '~'), COALESCE(CAST(r.webscheddescript AS TEXT), '~'), COALESCE(CAST(r.webschedimagelocation AS TEXT), '~'), COALESCE(CAST(r.hourlyprodgoalamt AS TEXT), '~'), COALESCE(CAST(r.dateterm AS TEXT), '~'), COALESCE(CAST(r.preferredname AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.provider AS r

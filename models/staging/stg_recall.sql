@@ -24,8 +24,7 @@ MODEL (
     priority_label TEXT,
     time_pattern_override TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -50,8 +49,7 @@ SELECT
     END AS priority_label,                                      -- recall.Priority decoded
   r.timepatternoverride AS time_pattern_override,               -- recall.TimePatternOverride
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.recallnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.dateduecalc AS TEXT), '~'), COALESCE(CAST(r.datedue AS TEXT), '~'), COALESCE(CAST(r.dateprevious AS TEXT), '~'), COALESCE(CAST(r.recallinterval AS TEXT), '~'), COALESCE(CAST(r.recallstatus AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.isdisabled AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.recalltypenum AS TEXT), '~'), COALESCE(CAST(r.disableuntilbalance AS TEXT), '~'), COALESCE(CAST(r.disableuntildate AS TEXT), '~'), COALESCE(CAST(r.datescheduled AS TEXT), '~'), COALESCE(CAST(r.priority AS TEXT), '~'), COALESCE(CAST(r.timepatternoverride AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.recall AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_recall AS s);
 

@@ -14,19 +14,17 @@ MODEL (
     procedures TEXT,
     append_to_special BOOLEAN,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.recalltypenum AS recall_type_id,                            -- recalltype.RecallTypeNum
-  r.description AS description,                                 -- recalltype.Description
-  r.defaultinterval AS default_interval,                        -- recalltype.DefaultInterval
-  r.timepattern AS time_pattern,                                -- recalltype.TimePattern
-  r.procedures AS procedures,                                   -- recalltype.Procedures; references procedurecode.ProcCode
-  r.appendtospecial <> 0 AS append_to_special,                  -- recalltype.AppendToSpecial (boolean)
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.recalltypenum AS TEXT), '~'), COALESCE(CAST(r.description AS TEXT), '~'), COALESCE(CAST(r.defaultinterval AS TEXT), '~'), COALESCE(CAST(r.timepattern AS TEXT), '~'), COALESCE(CAST(r.procedures AS TEXT), '~'), COALESCE(CAST(r.appendtospecial AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.recalltypenum AS recall_type_id,           -- recalltype.RecallTypeNum
+  r.description AS description,                -- recalltype.Description
+  r.defaultinterval AS default_interval,       -- recalltype.DefaultInterval
+  r.timepattern AS time_pattern,               -- recalltype.TimePattern
+  r.procedures AS procedures,                  -- recalltype.Procedures; references procedurecode.ProcCode
+  r.appendtospecial <> 0 AS append_to_special, -- recalltype.AppendToSpecial (boolean)
+  r._loaded_at AS _loaded_at,                  -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id               -- the loader run that wrote this row
 FROM raw.recalltype AS r

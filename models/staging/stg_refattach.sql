@@ -22,8 +22,7 @@ MODEL (
     provider_id BIGINT,
     updated_at TIMESTAMPTZ,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -54,8 +53,7 @@ SELECT
   r.provnum AS provider_id,                                     -- refattach.ProvNum; references provider.ProvNum
   r.datetstamp AS updated_at,                                   -- refattach.DateTStamp
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.refattachnum AS TEXT), '~'), COALESCE(CAST(r.referralnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.itemorder AS TEXT), '~'), COALESCE(CAST(r.refdate AS TEXT), '~'), COALESCE(CAST(r.reftype AS TEXT), '~'), COALESCE(CAST(r.reftostatus AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.istransitionofcare AS TEXT), '~'), COALESCE(CAST(r.procnum AS TEXT), '~'), COALESCE(CAST(r.dateproccomplete AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.refattach AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_refattach AS s);
 

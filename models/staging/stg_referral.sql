@@ -34,39 +34,37 @@ MODEL (
     business_name TEXT,
     display_note TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
 SELECT
-  r.referralnum AS referral_id,                                 -- referral.ReferralNum
-  r.lname AS last_name,                                         -- referral.LName
-  r.fname AS first_name,                                        -- referral.FName
-  r.mname AS middle_name,                                       -- referral.MName
-  r.usingtin <> 0 AS using_tin,                                 -- referral.UsingTIN (boolean)
-  r.specialty AS specialty_def_id,                              -- referral.Specialty: a definition.DefNum of category ProviderSpecialties; 0 = none
-  r.st AS st,                                                   -- referral.ST
-  r.telephone AS telephone,                                     -- referral.Telephone
-  r.address AS address,                                         -- referral.Address
-  r.address2 AS address2,                                       -- referral.Address2
-  r.city AS city,                                               -- referral.City
-  r.zip AS zip,                                                 -- referral.Zip
-  r.phone2 AS phone2,                                           -- referral.Phone2
-  r.ishidden <> 0 AS is_hidden,                                 -- referral.IsHidden (boolean)
-  r.notperson <> 0 AS not_person,                               -- referral.NotPerson (boolean)
-  r.title AS title,                                             -- referral.Title
-  r.email AS e_mail,                                            -- referral.EMail
-  r.patnum AS patient_id,                                       -- referral.PatNum; references patient.PatNum
-  r.nationalprovid AS national_prov_id,                         -- referral.NationalProvID
-  r.slip AS slip_id,                                            -- referral.Slip; references sheetdef.SheetDefNum
-  r.isdoctor <> 0 AS is_doctor,                                 -- referral.IsDoctor (boolean)
-  r.istrusteddirect <> 0 AS is_trusted_direct,                  -- referral.IsTrustedDirect (boolean)
-  r.datetstamp AS updated_at,                                   -- referral.DateTStamp
-  r.ispreferred <> 0 AS is_preferred,                           -- referral.IsPreferred (boolean)
-  r.businessname AS business_name,                              -- referral.BusinessName
-  r.displaynote AS display_note,                                -- referral.DisplayNote
-  r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.referralnum AS TEXT), '~'), COALESCE(CAST(r.lname AS TEXT), '~'), COALESCE(CAST(r.fname AS TEXT), '~'), COALESCE(CAST(r.mname AS TEXT), '~'), COALESCE(CAST(r.ssn AS TEXT), '~'), COALESCE(CAST(r.usingtin AS TEXT), '~'), COALESCE(CAST(r.specialty AS TEXT), '~'), COALESCE(CAST(r.st AS TEXT), '~'), COALESCE(CAST(r.telephone AS TEXT), '~'), COALESCE(CAST(r.address AS TEXT), '~'), COALESCE(CAST(r.address2 AS TEXT), '~'), COALESCE(CAST(r.city AS TEXT), '~'), COALESCE(CAST(r.zip AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.phone2 AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.notperson AS TEXT), '~'), COALESCE(CAST(r.title AS TEXT), '~'), COALESCE(CAST(r.email AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.nationalprovid AS TEXT), '~'), COALESCE(CAST(r.slip AS TEXT), '~'), COALESCE(CAST(r.isdoctor AS TEXT), '~'), COALESCE(CAST(r.istrusteddirect AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.ispreferred AS TEXT), '~'), COALESCE(CAST(r.businessname AS TEXT), '~'), COALESCE(CAST(r.displaynote AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r.referralnum AS referral_id,                -- referral.ReferralNum
+  r.lname AS last_name,                        -- referral.LName
+  r.fname AS first_name,                       -- referral.FName
+  r.mname AS middle_name,                      -- referral.MName
+  r.usingtin <> 0 AS using_tin,                -- referral.UsingTIN (boolean)
+  r.specialty AS specialty_def_id,             -- referral.Specialty: a definition.DefNum of category ProviderSpecialties; 0 = none
+  r.st AS st,                                  -- referral.ST
+  r.telephone AS telephone,                    -- referral.Telephone
+  r.address AS address,                        -- referral.Address
+  r.address2 AS address2,                      -- referral.Address2
+  r.city AS city,                              -- referral.City
+  r.zip AS zip,                                -- referral.Zip
+  r.phone2 AS phone2,                          -- referral.Phone2
+  r.ishidden <> 0 AS is_hidden,                -- referral.IsHidden (boolean)
+  r.notperson <> 0 AS not_person,              -- referral.NotPerson (boolean)
+  r.title AS title,                            -- referral.Title
+  r.email AS e_mail,                           -- referral.EMail
+  r.patnum AS patient_id,                      -- referral.PatNum; references patient.PatNum
+  r.nationalprovid AS national_prov_id,        -- referral.NationalProvID
+  r.slip AS slip_id,                           -- referral.Slip; references sheetdef.SheetDefNum
+  r.isdoctor <> 0 AS is_doctor,                -- referral.IsDoctor (boolean)
+  r.istrusteddirect <> 0 AS is_trusted_direct, -- referral.IsTrustedDirect (boolean)
+  r.datetstamp AS updated_at,                  -- referral.DateTStamp
+  r.ispreferred <> 0 AS is_preferred,          -- referral.IsPreferred (boolean)
+  r.businessname AS business_name,             -- referral.BusinessName
+  r.displaynote AS display_note,               -- referral.DisplayNote
+  r._loaded_at AS _loaded_at,                  -- when the loader wrote this row
+  r._sync_run_id AS _sync_run_id               -- the loader run that wrote this row
 FROM raw.referral AS r

@@ -21,8 +21,7 @@ MODEL (
     updated_at TIMESTAMPTZ,
     clinic_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -51,8 +50,7 @@ SELECT
   r.datetstamp AS updated_at,                                   -- schedule.DateTStamp
   r.clinicnum AS clinic_id,                                     -- schedule.ClinicNum; references clinic.ClinicNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.schedulenum AS TEXT), '~'), COALESCE(CAST(r.scheddate AS TEXT), '~'), COALESCE(CAST(r.starttime AS TEXT), '~'), COALESCE(CAST(r.stoptime AS TEXT), '~'), COALESCE(CAST(r.schedtype AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.blockouttype AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.status AS TEXT), '~'), COALESCE(CAST(r.employeenum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.schedule AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_schedule AS s);
 

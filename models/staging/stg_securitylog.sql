@@ -19,8 +19,7 @@ MODEL (
     log_source_label TEXT,
     datetime_previous TIMESTAMP,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -323,8 +322,7 @@ SELECT
     END AS log_source_label,                                    -- securitylog.LogSource decoded
   NULLIF(r.datetprevious, TIMESTAMP '0001-01-01 00:00:00') AS datetime_previous, -- securitylog.DateTPrevious; 0001-01-01 (none) -> NULL
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.securitylognum AS TEXT), '~'), COALESCE(CAST(r.permtype AS TEXT), '~'), COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.logdatetime AS TEXT), '~'), COALESCE(CAST(r.logtext AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.compname AS TEXT), '~'), COALESCE(CAST(r.fkey AS TEXT), '~'), COALESCE(CAST(r.logsource AS TEXT), '~'), COALESCE(CAST(r.defnum AS TEXT), '~'), COALESCE(CAST(r.defnumerror AS TEXT), '~'), COALESCE(CAST(r.datetprevious AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.securitylog AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_securitylog AS s);
 

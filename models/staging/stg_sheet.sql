@@ -30,8 +30,7 @@ MODEL (
     rev_id INT,
     web_form_sheet_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -88,8 +87,7 @@ SELECT
   r.revid AS rev_id,                                            -- sheet.RevID
   r.webformsheetid AS web_form_sheet_id,                        -- sheet.WebFormSheetID; references webforms_sheet.SheetID
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.sheetnum AS TEXT), '~'), COALESCE(CAST(r.sheettype AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.datetimesheet AS TEXT), '~'), COALESCE(CAST(r.fontsize AS TEXT), '~'), COALESCE(CAST(r.fontname AS TEXT), '~'), COALESCE(CAST(r.width AS TEXT), '~'), COALESCE(CAST(r.height AS TEXT), '~'), COALESCE(CAST(r.islandscape AS TEXT), '~'), COALESCE(CAST(r.internalnote AS TEXT), '~'), COALESCE(CAST(r.description AS TEXT), '~'), COALESCE(CAST(r.showinterminal AS TEXT), '~'), COALESCE(CAST(r.iswebform AS TEXT), '~'), COALESCE(CAST(r.ismultipage AS TEXT), '~'), COALESCE(CAST(r.isdeleted AS TEXT), '~'), COALESCE(CAST(r.sheetdefnum AS TEXT), '~'), COALESCE(CAST(r.docnum AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.datetsheetedited AS TEXT), '~'), COALESCE(CAST(r.hasmobilelayout AS TEXT), '~'), COALESCE(CAST(r.revid AS TEXT), '~'), COALESCE(CAST(r.webformsheetid AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.sheet AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_sheet AS s);
 

@@ -38,8 +38,7 @@ MODEL (
     limited_custom_family SMALLINT,
     limited_custom_family_label TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -95,8 +94,7 @@ SELECT
       WHEN 3 THEN 'SuperFamily'
     END AS limited_custom_family_label,                         -- statement.LimitedCustomFamily decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.statementnum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.datesent AS TEXT), '~'), COALESCE(CAST(r.daterangefrom AS TEXT), '~'), COALESCE(CAST(r.daterangeto AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.notebold AS TEXT), '~'), COALESCE(CAST(r.mode_ AS TEXT), '~'), COALESCE(CAST(r.hidepayment AS TEXT), '~'), COALESCE(CAST(r.singlepatient AS TEXT), '~'), COALESCE(CAST(r.intermingled AS TEXT), '~'), COALESCE(CAST(r.issent AS TEXT), '~'), COALESCE(CAST(r.docnum AS TEXT), '~'), COALESCE(CAST(r.datetstamp AS TEXT), '~'), COALESCE(CAST(r.isreceipt AS TEXT), '~'), COALESCE(CAST(r.isinvoice AS TEXT), '~'), COALESCE(CAST(r.isinvoicecopy AS TEXT), '~'), COALESCE(CAST(r.emailsubject AS TEXT), '~'), COALESCE(CAST(r.emailbody AS TEXT), '~'), COALESCE(CAST(r.superfamily AS TEXT), '~'), COALESCE(CAST(r.isbalvalid AS TEXT), '~'), COALESCE(CAST(r.insest AS TEXT), '~'), COALESCE(CAST(r.baltotal AS TEXT), '~'), COALESCE(CAST(r.statementtype AS TEXT), '~'), COALESCE(CAST(r.shortguid AS TEXT), '~'), COALESCE(CAST(r.statementshorturl AS TEXT), '~'), COALESCE(CAST(r.statementurl AS TEXT), '~'), COALESCE(CAST(r.smssendstatus AS TEXT), '~'), COALESCE(CAST(r.limitedcustomfamily AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.statement AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_statement AS s);
 

@@ -33,8 +33,7 @@ MODEL (
     is_read_only BOOLEAN,
     triage_category_def_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -92,8 +91,7 @@ SELECT
   r.isreadonly <> 0 AS is_read_only,                            -- task.IsReadOnly (boolean)
   r.triagecategory AS triage_category_def_id,                   -- task.TriageCategory: a definition.DefNum of category TaskCategories; 0 = none
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.tasknum AS TEXT), '~'), COALESCE(CAST(r.tasklistnum AS TEXT), '~'), COALESCE(CAST(r.datetask AS TEXT), '~'), COALESCE(CAST(r.keynum AS TEXT), '~'), COALESCE(CAST(r.descript AS TEXT), '~'), COALESCE(CAST(r.taskstatus AS TEXT), '~'), COALESCE(CAST(r.isrepeating AS TEXT), '~'), COALESCE(CAST(r.datetype AS TEXT), '~'), COALESCE(CAST(r.fromnum AS TEXT), '~'), COALESCE(CAST(r.objecttype AS TEXT), '~'), COALESCE(CAST(r.datetimeentry AS TEXT), '~'), COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.datetimefinished AS TEXT), '~'), COALESCE(CAST(r.prioritydefnum AS TEXT), '~'), COALESCE(CAST(r.remindergroupid AS TEXT), '~'), COALESCE(CAST(r.remindertype AS TEXT), '~'), COALESCE(CAST(r.reminderfrequency AS TEXT), '~'), COALESCE(CAST(r.datetimeoriginal AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.descriptoverride AS TEXT), '~'), COALESCE(CAST(r.isreadonly AS TEXT), '~'), COALESCE(CAST(r.triagecategory AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.task AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_task AS s);
 

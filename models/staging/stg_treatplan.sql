@@ -28,8 +28,7 @@ MODEL (
     signature_practice_text TEXT,
     mobileappdevice_id BIGINT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -62,8 +61,7 @@ SELECT
   r.signaturepracticetext AS signature_practice_text,           -- treatplan.SignaturePracticeText
   r.mobileappdevicenum AS mobileappdevice_id,                   -- treatplan.MobileAppDeviceNum; references mobileappdevice.MobileAppDeviceNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.treatplannum AS TEXT), '~'), COALESCE(CAST(r.patnum AS TEXT), '~'), COALESCE(CAST(r.datetp AS TEXT), '~'), COALESCE(CAST(r.heading AS TEXT), '~'), COALESCE(CAST(r.note AS TEXT), '~'), COALESCE(CAST(r.signature AS TEXT), '~'), COALESCE(CAST(r.sigistopaz AS TEXT), '~'), COALESCE(CAST(r.responsparty AS TEXT), '~'), COALESCE(CAST(r.docnum AS TEXT), '~'), COALESCE(CAST(r.tpstatus AS TEXT), '~'), COALESCE(CAST(r.secusernumentry AS TEXT), '~'), COALESCE(CAST(r.secdateentry AS TEXT), '~'), COALESCE(CAST(r.secdatetedit AS TEXT), '~'), COALESCE(CAST(r.usernumpresenter AS TEXT), '~'), COALESCE(CAST(r.tptype AS TEXT), '~'), COALESCE(CAST(r.signaturepractice AS TEXT), '~'), COALESCE(CAST(r.datetsigned AS TEXT), '~'), COALESCE(CAST(r.datetpracticesigned AS TEXT), '~'), COALESCE(CAST(r.signaturetext AS TEXT), '~'), COALESCE(CAST(r.signaturepracticetext AS TEXT), '~'), COALESCE(CAST(r.mobileappdevicenum AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.treatplan AS r
 WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_treatplan AS s);
 

@@ -28,8 +28,7 @@ MODEL (
     datetime_last_login TIMESTAMP,
     badge_id TEXT,
     _loaded_at TIMESTAMPTZ,
-    _sync_run_id BIGINT,
-    _row_hash TEXT
+    _sync_run_id BIGINT
   )
 );
 
@@ -55,6 +54,5 @@ SELECT
   NULLIF(r.datetlastlogin, TIMESTAMP '0001-01-01 00:00:00') AS datetime_last_login, -- userod.DateTLastLogin; 0001-01-01 (none) -> NULL
   r.badgeid AS badge_id,                                        -- userod.BadgeId
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
-  r._sync_run_id AS _sync_run_id,                               -- the loader run that wrote this row
-  MD5(CONCAT_WS('|', COALESCE(CAST(r.usernum AS TEXT), '~'), COALESCE(CAST(r.username AS TEXT), '~'), COALESCE(CAST(r.password AS TEXT), '~'), COALESCE(CAST(r.usergroupnum AS TEXT), '~'), COALESCE(CAST(r.employeenum AS TEXT), '~'), COALESCE(CAST(r.clinicnum AS TEXT), '~'), COALESCE(CAST(r.provnum AS TEXT), '~'), COALESCE(CAST(r.ishidden AS TEXT), '~'), COALESCE(CAST(r.tasklistinbox AS TEXT), '~'), COALESCE(CAST(r.anesthprovtype AS TEXT), '~'), COALESCE(CAST(r.defaulthidepopups AS TEXT), '~'), COALESCE(CAST(r.passwordisstrong AS TEXT), '~'), COALESCE(CAST(r.clinicisrestricted AS TEXT), '~'), COALESCE(CAST(r.inboxhidepopups AS TEXT), '~'), COALESCE(CAST(r.usernumcemt AS TEXT), '~'), COALESCE(CAST(r.datetfail AS TEXT), '~'), COALESCE(CAST(r.failedattempts AS TEXT), '~'), COALESCE(CAST(r.domainuser AS TEXT), '~'), COALESCE(CAST(r.ispasswordresetrequired AS TEXT), '~'), COALESCE(CAST(r.mobilewebpin AS TEXT), '~'), COALESCE(CAST(r.mobilewebpinfailedattempts AS TEXT), '~'), COALESCE(CAST(r.datetlastlogin AS TEXT), '~'), COALESCE(CAST(r.eclipboardclinicalpin AS TEXT), '~'), COALESCE(CAST(r.badgeid AS TEXT), '~'))) AS _row_hash -- MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one
+  r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.userod AS r

@@ -64,12 +64,14 @@ def test_sql_types_are_portable_spellings() -> None:
     assert sql_type(pa.decimal128(20, 0)) == "DECIMAL(20, 0)"
 
 
-def test_change_detection_covers_every_table_and_transpiles_for_postgres() -> None:
+def test_change_detection_covers_every_table_in_one_portable_query() -> None:
     import sqlglot
 
     from dental_etl.transform.changes import detection_sql
 
     sql = detection_sql()
     assert sql.count("UNION ALL") == 41
-    postgres = sqlglot.transpile(sql, read="duckdb", write="postgres")[0]
-    assert "staging.stg_procedurelog" in postgres and "MD5(CONCAT_WS(" in postgres.upper()
+    # run as written on both warehouses: it must mean the same in either dialect
+    duck = sqlglot.parse_one(sql, read="duckdb")
+    assert duck == sqlglot.parse_one(sql, read="postgres")
+    assert "staging.stg_procedurelog" in sql and "_sync_run_id" in sql

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dental_etl import raw_schema
 from dental_etl.errors import TableError
 from dental_etl.settings import SyncSettings
 from dental_etl.sync import state as state_store
@@ -267,6 +268,10 @@ class TableSync:
                 if exists:
                     held = session.row_count(self.target)
                     self.guard.check(held - rows, held)
+                if exists and self.raw_key and self.plan.strategy is Strategy.FULL:
+                    # a small table reloaded because it was written to: rows that did not change
+                    # keep their run id, so the models see only what changed
+                    session.keep_unchanged_run_ids(new, self.target, self.raw_key, self._compared())
                 if self.raw_key and session.primary_key_constraint:
                     session.add_primary_key(new, self.raw_key)
                 with swap():
@@ -279,6 +284,12 @@ class TableSync:
                 session.drop_table(new)
             raise
         return rows, watermark
+
+    def _compared(self) -> list[str]:
+        """The source columns both copies have: what decides whether a re-read row changed."""
+        held = self.warehouse_columns or {}
+        metadata = {f.name for f in raw_schema.METADATA_FIELDS}
+        return [c for c in self.columns if c not in metadata and c in held]
 
     def _check_same_columns(self) -> None:
         have = self.warehouse_columns or {}
@@ -327,7 +338,9 @@ class TableSync:
                         guard=self.guard,
                     )
                 with upsert():
-                    inserted, updated = session.upsert(stage, self.target, self.raw_key, self.columns)
+                    inserted, updated = session.upsert(
+                        stage, self.target, self.raw_key, self.columns, self._compared()
+                    )
                     deleted = session.delete_keys(self.target, doomed, self.raw_key) if doomed_rows else 0
                     lookback_at = self.ctx.source_now if looked_back else previous.lookback_at
                     self._save_state(watermark, None, lookback_at)

@@ -1,29 +1,25 @@
 """Which staging models have new input since they were last built, so a run refreshes only the
 models downstream of a change (plus the models that depend on the date).
 
-SQLMesh re-evaluates every model on every run, at a fixed cost of a fraction of a second per
-model even when nothing changed. After a sync most tables are untouched, so `run_transform`
+SQLMesh re-evaluates every selected model on every run, at a fixed cost of a fraction of a second
+per model even when nothing changed. After a sync most tables are untouched, so `run_transform`
 asks this module which raw tables changed and runs only `staging.stg_<table>+` (the staging
 model and everything downstream), the raw table's audits, and the date-dependent models.
 
-A raw table changed when its row count differs from its staging model's (hard deletes, new rows),
-or when a raw row written by a newer sync run than any staged row (`_sync_run_id`) has a key or a
-content hash (`_row_hash`) that staging does not hold. The loader re-reads a lookback window and
-reloads small tables whole on every sync; the hash keeps those unchanged rows from counting.
+A raw table changed when its row count differs from its staging model's (hard deletes, new rows)
+or when it holds a row written by a newer sync run (`_sync_run_id`) than any staged row. The
+loader writes a re-read row only when its content changed (lookback windows and reloads of small
+tables leave identical rows, and their run id, alone), so a newer run id means a real change.
 
-The question is one query, written in DuckDB's dialect and transpiled for the warehouse.
+The question is one portable query (PostgreSQL and DuckDB alike), one row per core table.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-import sqlglot
-
 from dental_etl.opendental.schema import Schema, load_schema
-from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID, raw_column_name
-from dental_etl.transform.codegen import ROW_HASH, row_hash_sql
-from dental_etl.transform.naming import staging_name
+from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID
 
 
 def detection_sql(schema: Schema | None = None) -> str:
@@ -32,13 +28,10 @@ def detection_sql(schema: Schema | None = None) -> str:
     parts = []
     for table in schema:
         raw, staged = f"{RAW_SCHEMA}.{table.name}", f"staging.stg_{table.name}"
-        pk = raw_column_name(table.primary_key)
-        key = staging_name(table, table.column(table.primary_key))
-        newer = f"r.{SYNC_RUN_ID} > (SELECT COALESCE(MAX(w.{SYNC_RUN_ID}), -1) FROM {staged} AS w)"
-        known = f"SELECT 1 FROM {staged} AS s WHERE s.{key} = r.{pk} AND s.{ROW_HASH} = {row_hash_sql(table)}"
         changed = (
             f"(SELECT COUNT(*) FROM {raw}) <> (SELECT COUNT(*) FROM {staged})"
-            f" OR EXISTS (SELECT 1 FROM {raw} AS r WHERE {newer} AND NOT EXISTS ({known}))"
+            f" OR (SELECT MAX({SYNC_RUN_ID}) FROM {raw})"
+            f" > (SELECT COALESCE(MAX({SYNC_RUN_ID}), -1) FROM {staged})"
         )
         parts.append(f"SELECT '{table.name}' AS table_name, {changed} AS changed")
     return "\nUNION ALL\n".join(parts)
@@ -46,9 +39,7 @@ def detection_sql(schema: Schema | None = None) -> str:
 
 def changed_tables(ctx: t.Any) -> set[str]:
     """The raw tables whose staging model is out of date, asked of the context's warehouse."""
-    adapter = ctx.engine_adapter
-    sql = sqlglot.transpile(detection_sql(), read="duckdb", write=adapter.dialect)[0]
-    return {str(name) for name, changed in adapter.fetchall(sql) if changed}
+    return {str(name) for name, changed in ctx.engine_adapter.fetchall(detection_sql()) if changed}
 
 
 def date_dependent_models(ctx: t.Any) -> list[str]:

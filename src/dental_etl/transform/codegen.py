@@ -169,18 +169,6 @@ def _projections(table: Table, col: Column) -> list[_Projection]:
     return [_Projection(raw, name, comment, raw_type)]
 
 
-ROW_HASH = "_row_hash"
-
-
-def row_hash_sql(table: Table, alias: str = "r") -> str:
-    """MD5 of a raw row's content (every source column, no load metadata). Staging models store it,
-    so `changes.py` can tell a row the loader re-read unchanged from a changed one."""
-    parts = ", ".join(
-        f"COALESCE(CAST({alias}.{raw_column_name(c.name)} AS TEXT), '~')" for c in table.columns
-    )
-    return f"MD5(CONCAT_WS('|', {parts}))"
-
-
 def staging_model(table: Table) -> str:
     """The SQL file of `staging.stg_<table>`."""
     pk = next(c for c in table.columns if c.name == table.primary_key)
@@ -190,8 +178,6 @@ def staging_model(table: Table) -> str:
         _Projection(f"r.{LOADED_AT}", LOADED_AT, "when the loader wrote this row", "TIMESTAMPTZ"),
         _Projection(f"r.{SYNC_RUN_ID}", SYNC_RUN_ID, "the loader run that wrote this row", "BIGINT"),
     ]
-    about = "MD5 of the raw row's content: tells a re-loaded but unchanged row from a changed one"
-    projections.append(_Projection(row_hash_sql(table), ROW_HASH, about, "TEXT"))
     incremental = table.name not in FULL_REFRESH_TABLES
     kind = f"INCREMENTAL_BY_UNIQUE_KEY (unique_key {key})" if incremental else "FULL"
     how = (

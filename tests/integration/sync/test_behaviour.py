@@ -80,6 +80,50 @@ def test_lookback_rereads_recent_business_dates_whose_stamp_did_not_move(
     assert dict(warehouse_query(every_sync, amounts))[2] == 21.0
 
 
+def test_a_reread_row_that_did_not_change_is_left_as_it_was(
+    source: MySQLSource, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    """Lookback windows and whole reloads of small tables re-read rows that did not change; they
+    keep their `_sync_run_id` (the models then see only real changes) and count as no update."""
+    mysql_execute(
+        source,
+        STAMPED.format(name="procedurelog"),
+        "INSERT INTO procedurelog (Num, Amount, ProcDate, DateTStamp) VALUES"
+        " (1, 10, CURDATE(), '2020-01-01'), (2, 20, CURDATE(), '2020-01-01')",
+        "CREATE TABLE definition (DefNum bigint PRIMARY KEY, ItemName varchar(50) NOT NULL)",
+        "INSERT INTO definition VALUES (1, 'Cash'), (2, 'Check')",
+    )
+    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0, lookback_every_hours=0)
+    first = run_sync(settings)
+    mysql_execute(
+        source,
+        "UPDATE procedurelog SET Amount = 11, DateTStamp = DateTStamp WHERE Num = 1",
+        "UPDATE definition SET ItemName = 'Card' WHERE DefNum = 2",
+    )
+    time.sleep(2.5)  # the definition write must fall after the first read (UPDATE_TIME is in seconds)
+    second = run_sync(settings)
+    procedures, definitions = _by(second, "procedurelog"), _by(second, "definition")
+    assert (procedures.mode, procedures.rows_read, procedures.updated, procedures.inserted) == (
+        Mode.INCREMENTAL,
+        2,
+        1,
+        0,
+    )
+    assert definitions.mode is Mode.FULL
+    runs = "SELECT {key}, _sync_run_id FROM raw.{table} ORDER BY 1"
+    assert warehouse_query(settings, runs.format(key="num", table="procedurelog")) == [
+        (1, second.run_id),
+        (2, first.run_id),
+    ]
+    assert warehouse_query(settings, runs.format(key="defnum", table="definition")) == [
+        (1, first.run_id),
+        (2, second.run_id),
+    ]
+    assert warehouse_rows(settings, "procedurelog", COLS, "Num") == source_rows(
+        source, "procedurelog", COLS, "Num"
+    )
+
+
 def test_delete_guard_refuses_mass_deletes_without_force(
     source: MySQLSource, warehouse: Warehouse, tmp_path: Path
 ) -> None:

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from dental_etl import raw_schema
+
 RAW = "raw"
 CONTROL = "_dental"
 NEW_PREFIX = "_new_"  # a full load is built as raw._new_<table>, then swapped in
@@ -195,21 +197,53 @@ class Session(ABC):
         """Rename whatever carried the staging name (PostgreSQL: the primary-key index)."""
 
     def upsert(
-        self, stage: TableRef, target: TableRef, key: Sequence[str], columns: Sequence[str]
+        self,
+        stage: TableRef,
+        target: TableRef,
+        key: Sequence[str],
+        columns: Sequence[str],
+        compared: Sequence[str],
     ) -> tuple[int, int]:
-        """Replace target rows by staged rows with the same key, insert the rest: (inserted, updated)."""
-        keys = ", ".join(quote(k) for k in key)
-        staged = self.row_count(stage)
-        if staged == 0:
+        """Write staged rows into `target` by key: (inserted, updated).
+
+        A staged row whose key the target holds replaces it only when one of the `compared`
+        columns differs; an identical re-read (a lookback window, a lagged watermark) leaves the
+        target row alone, with its `_sync_run_id` and `_loaded_at`, so the models see no change."""
+        if self.row_count(stage) == 0:
             return 0, 0
-        updated = self.execute(f"DELETE FROM {target.sql} WHERE ({keys}) IN (SELECT {keys} FROM {stage.sql})")
+        updated = self.execute(
+            f"DELETE FROM {target.sql} AS t USING {stage.sql} AS s WHERE {_same_key(key)}"
+            f" AND ({_any_differs(compared)})"
+        )
         cols = ", ".join(quote(c) for c in columns)
-        self.execute(f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {stage.sql}")
-        return staged - updated, updated
+        written = self.execute(
+            f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {stage.sql} AS s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {target.sql} AS t WHERE {_same_key(key)})"
+        )
+        return written - updated, updated
+
+    def keep_unchanged_run_ids(
+        self, new: TableRef, target: TableRef, key: Sequence[str], compared: Sequence[str]
+    ) -> None:
+        """In a reload (`new` replacing `target`), rows identical to the loaded ones keep their
+        `_sync_run_id` and `_loaded_at`: only what really changed looks new to the models."""
+        run_id, loaded_at = quote(raw_schema.SYNC_RUN_ID), quote(raw_schema.LOADED_AT)
+        self.execute(
+            f"UPDATE {new.sql} AS s SET {run_id} = t.{run_id}, {loaded_at} = t.{loaded_at}"
+            f" FROM {target.sql} AS t WHERE {_same_key(key)} AND NOT ({_any_differs(compared)})"
+        )
 
     def delete_keys(self, target: TableRef, keys_ref: TableRef, key: Sequence[str]) -> int:
         keys = ", ".join(quote(k) for k in key)
         return self.execute(f"DELETE FROM {target.sql} WHERE ({keys}) IN (SELECT {keys} FROM {keys_ref.sql})")
+
+
+def _same_key(key: Sequence[str]) -> str:
+    return " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
+
+
+def _any_differs(columns: Sequence[str]) -> str:
+    return " OR ".join(f"t.{quote(c)} IS DISTINCT FROM s.{quote(c)}" for c in columns) or "FALSE"
 
 
 def _large_to_small(arrow_type: pa.DataType) -> pa.DataType:
