@@ -85,6 +85,7 @@ def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: st
     incremental = run_transform(settings, execution_time=day + timedelta(minutes=10))
     if not args.keep:
         _drop(settings, pg_url)
+
     def total(summary: TransformSummary) -> float:
         """What a `dental transform` costs, SQLMesh's loading included (Python's start-up not)."""
         return summary.load_seconds + summary.plan_seconds + summary.run_seconds
