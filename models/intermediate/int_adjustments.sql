@@ -1,9 +1,9 @@
 MODEL (
   name intermediate.int_adjustments,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key adjustment_id),
   grain adjustment_id,
   audits (primary_key(column := adjustment_id)),
-  description 'Account adjustments with their type from definition category AdjTypes; positive ones are charges, negative ones credits.'
+  description 'Account adjustments with their type from definition category AdjTypes; positive ones are charges, negative ones credits. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
 SELECT
@@ -17,9 +17,16 @@ SELECT
   a.adj_amt, -- the amount: positive adds to the balance (charge), negative takes off it (credit)
   a.adj_type_def_id, -- definition of category AdjTypes
   t.item_name AS adj_type_name, -- e.g. Discount, Finance charge
-  a.adj_amt > 0 AS is_charge -- positive adjustment
+  a.adj_amt > 0 AS is_charge, -- positive adjustment
+  GREATEST(a._sync_run_id, COALESCE(t._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_adjustment AS a
 LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = a.adj_type_def_id AND t.category_label = 'AdjTypes'
 LEFT JOIN staging.stg_patient AS pat
   ON pat.patient_id = a.patient_id
+WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, pat._sync_run_id);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_adjustment AS a WHERE a.adjustment_id = m.adjustment_id)
+);

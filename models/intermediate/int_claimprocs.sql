@@ -1,12 +1,12 @@
 MODEL (
   name intermediate.int_claimprocs,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key claim_procedure_id),
   grain claim_procedure_id,
   audits (
     primary_key(column := claim_procedure_id),
     accepted_values(column := status, is_in := (0, 1, 2, 3, 4, 5, 6, 7, 8, 9))
   ),
-  description 'Insurance per procedure (claimproc) with the claim, the insurance check and the dates each write-off rule and insurance income use.'
+  description 'Insurance per procedure (claimproc) with the claim, the insurance check and the dates each write-off rule and insurance income use. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
 SELECT
@@ -41,7 +41,8 @@ SELECT
   CASE WHEN cp.status IN (0, 1, 4) THEN COALESCE(cl.date_sent_orig, cl.date_sent) END AS writeoff_claim_date, -- ... or on the initial claim date
   CASE WHEN cp.status = 7 THEN cp.write_off ELSE 0 END AS capitation_writeoff, -- write-off of a CapComplete line: reduces production, dated DateCP
   CASE WHEN cp.status IN (1, 4) THEN cp.ins_pay_amt + cp.write_off ELSE 0 END AS ledger_credit, -- what the line takes off the family balance (InsPayAmt + WriteOff of status 1/4, on DateCP)
-  CASE WHEN cp.status = 0 THEN cp.ins_pay_est ELSE 0 END AS pending_estimate -- InsPayEst of a NotReceived line: the family's pending insurance (InsEst)
+  CASE WHEN cp.status = 0 THEN cp.ins_pay_est ELSE 0 END AS pending_estimate, -- InsPayEst of a NotReceived line: the family's pending insurance (InsEst)
+  GREATEST(cp._sync_run_id, COALESCE(cl._sync_run_id, -1), COALESCE(cpay._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_claimproc AS cp
 LEFT JOIN staging.stg_claim AS cl
   ON cl.claim_id = NULLIF(cp.claim_id, 0) -- 0 = not on a claim (an equi-join: DuckDB turned `AND cp.claim_id <> 0` into a nested loop)
@@ -49,3 +50,9 @@ LEFT JOIN staging.stg_claimpayment AS cpay
   ON cpay.claim_payment_id = NULLIF(cp.claim_payment_id, 0) -- 0 = not on a check
 LEFT JOIN staging.stg_patient AS pat
   ON pat.patient_id = cp.patient_id
+WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, pat._sync_run_id);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_claimproc AS cp WHERE cp.claim_procedure_id = m.claim_procedure_id)
+);

@@ -1,9 +1,9 @@
 MODEL (
   name intermediate.int_communications,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key commlog_id),
   grain commlog_id,
   audits (primary_key(column := commlog_id)),
-  description 'Patient communications (commlog) with their type from definition category CommLogTypes, mode and direction. Notes stay in raw (free text, PHI).'
+  description 'Patient communications (commlog) with their type from definition category CommLogTypes, mode and direction. Notes stay in raw (free text, PHI). Incremental: merges the commlogs whose inputs a newer sync run wrote, deletes the ones gone from staging.'
 );
 
 SELECT
@@ -18,7 +18,14 @@ SELECT
   c.sent_or_received, -- 0 Neither, 1 Sent, 2 Received
   c.sent_or_received_label, -- direction label
   c.comm_source_label, -- who made the entry: User, ApptReminder, WebSched ...
-  c.user_id -- the user who logged it
+  c.user_id, -- the user who logged it
+  GREATEST(c._sync_run_id, COALESCE(t._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_commlog AS c
 LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = c.comm_type_def_id AND t.category_label = 'CommLogTypes'
+WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_commlog AS c WHERE c.commlog_id = m.commlog_id)
+);

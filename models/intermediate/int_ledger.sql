@@ -1,29 +1,29 @@
 MODEL (
   name intermediate.int_ledger,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (entry_type, source_id)),
   grain (entry_type, source_id),
   audits (
     unique_combination_of_columns(columns := (entry_type, source_id)),
     not_null(columns := (entry_type, source_id, guarantor_id)),
     accepted_values(column := entry_type, is_in := ('procedure', 'adjustment', 'patient_payment', 'insurance'))
   ),
-  description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge.'
+  description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge. Incremental: merges the entries whose inputs a newer sync run wrote, deletes the ones gone from their source model.'
 );
 
 WITH entries AS (
   SELECT 'procedure' AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
-    proc_date AS entry_date, ledger_amount AS amount
+    proc_date AS entry_date, ledger_amount AS amount, _changed_run
   FROM intermediate.int_procedures
   WHERE is_complete
   UNION ALL
-  SELECT 'adjustment', adjustment_id, guarantor_id, patient_id, provider_id, clinic_id, adj_date, adj_amt
+  SELECT 'adjustment', adjustment_id, guarantor_id, patient_id, provider_id, clinic_id, adj_date, adj_amt, _changed_run
   FROM intermediate.int_adjustments
   UNION ALL
-  SELECT 'patient_payment', split_id, guarantor_id, patient_id, provider_id, clinic_id, date_pay, -split_amt
+  SELECT 'patient_payment', split_id, guarantor_id, patient_id, provider_id, clinic_id, date_pay, -split_amt, _changed_run
   FROM intermediate.int_payments
   WHERE NOT is_unearned
   UNION ALL
-  SELECT 'insurance', claim_procedure_id, guarantor_id, patient_id, provider_id, clinic_id, date_cp, -ledger_credit
+  SELECT 'insurance', claim_procedure_id, guarantor_id, patient_id, provider_id, clinic_id, date_cp, -ledger_credit, _changed_run
   FROM intermediate.int_claimprocs
   WHERE is_received
 )
@@ -37,5 +37,18 @@ SELECT
   entry_date, -- the date the entry counts on for aging
   amount, -- signed: positive raises the balance (procedure fee, positive adjustment, refund), negative lowers it
   GREATEST(amount, 0) AS charge_amount, -- a positive entry is a charge, aged by its date
-  GREATEST(-amount, 0) AS credit_amount -- a negative entry is a credit, pooled and applied to the oldest charges
+  GREATEST(-amount, 0) AS credit_amount, -- a negative entry is a credit, pooled and applied to the oldest charges
+  _changed_run -- the newest sync run among the entry's inputs: what the next run compares with
 FROM entries
+WHERE @changed_since_last_run(_changed_run);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m
+  WHERE NOT (
+    (m.entry_type = 'procedure' AND EXISTS (SELECT 1 FROM intermediate.int_procedures AS s WHERE s.procedure_id = m.source_id AND s.is_complete))
+    OR (m.entry_type = 'adjustment' AND EXISTS (SELECT 1 FROM intermediate.int_adjustments AS s WHERE s.adjustment_id = m.source_id))
+    OR (m.entry_type = 'patient_payment' AND EXISTS (SELECT 1 FROM intermediate.int_payments AS s WHERE s.split_id = m.source_id AND NOT s.is_unearned))
+    OR (m.entry_type = 'insurance' AND EXISTS (SELECT 1 FROM intermediate.int_claimprocs AS s WHERE s.claim_procedure_id = m.source_id AND s.is_received))
+  )
+);

@@ -1,9 +1,9 @@
 MODEL (
   name intermediate.int_payments,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key split_id),
   grain split_id,
   audits (primary_key(column := split_id)),
-  description 'Patient payments at the split level (paysplit), with the payment, its type from definition category PaymentTypes and whether the split is unearned (prepayment) or an income transfer.'
+  description 'Patient payments at the split level (paysplit), with the payment, its type from definition category PaymentTypes and whether the split is unearned (prepayment) or an income transfer. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
 SELECT
@@ -26,7 +26,8 @@ SELECT
   p.pay_date, -- the payment's date
   p.pay_amt, -- the whole payment (the sum of its splits)
   CASE WHEN s.unearned_type_def_id = 0 THEN s.split_amt ELSE 0 END AS patient_income, -- earned patient income: SplitAmt of splits with UnearnedType 0, on DatePay
-  CASE WHEN s.unearned_type_def_id <> 0 THEN s.split_amt ELSE 0 END AS unearned_income -- unearned income (prepayments): SplitAmt of splits with UnearnedType set, on DatePay; reported apart from income
+  CASE WHEN s.unearned_type_def_id <> 0 THEN s.split_amt ELSE 0 END AS unearned_income, -- unearned income (prepayments): SplitAmt of splits with UnearnedType set, on DatePay; reported apart from income
+  GREATEST(s._sync_run_id, COALESCE(p._sync_run_id, -1), COALESCE(pt._sync_run_id, -1), COALESCE(ut._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_paysplit AS s
 LEFT JOIN staging.stg_payment AS p
   ON p.payment_id = s.payment_id
@@ -36,3 +37,9 @@ LEFT JOIN staging.stg_definition AS ut
   ON ut.definition_id = s.unearned_type_def_id AND ut.category_label = 'PaySplitUnearnedType'
 LEFT JOIN staging.stg_patient AS pat
   ON pat.patient_id = s.patient_id
+WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, ut._sync_run_id, pat._sync_run_id);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_paysplit AS s WHERE s.split_id = m.split_id)
+);

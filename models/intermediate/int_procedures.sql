@@ -1,12 +1,12 @@
 MODEL (
   name intermediate.int_procedures,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key procedure_id),
   grain procedure_id,
   audits (
     primary_key(column := procedure_id),
     accepted_values(column := proc_status, is_in := (1, 2, 3, 4, 5, 7, 8))
   ),
-  description 'Every procedure that is not deleted (ProcStatus 6 excluded), with its code, family and the two fee rules: production (the Production & Income report) and ledger charge (the Account module).'
+  description 'Every procedure that is not deleted (ProcStatus 6 excluded), with its code, family and the two fee rules: production (the Production & Income report) and ledger charge (the Account module). Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
 SELECT
@@ -32,7 +32,8 @@ SELECT
   p.unit_qty, -- units entered on the procedure
   p.base_units, -- base units of the code (anesthesia)
   p.proc_fee * (p.unit_qty + p.base_units) AS production_amount, -- ProcFee x (UnitQty + BaseUnits), the Production & Income report's rule (0 when both unit counts are 0)
-  p.proc_fee * GREATEST(p.unit_qty + p.base_units, 1) AS ledger_amount -- ProcFee x (UnitQty + BaseUnits), at least one unit: the Account module's charge
+  p.proc_fee * GREATEST(p.unit_qty + p.base_units, 1) AS ledger_amount, -- ProcFee x (UnitQty + BaseUnits), at least one unit: the Account module's charge
+  GREATEST(p._sync_run_id, COALESCE(c._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_procedurelog AS p
 LEFT JOIN staging.stg_procedurecode AS c
   ON c.procedure_code_id = p.procedure_code_id
@@ -40,3 +41,9 @@ LEFT JOIN staging.stg_patient AS pat
   ON pat.patient_id = p.patient_id
 WHERE
   p.proc_status <> 6
+  AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, pat._sync_run_id);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_procedurelog AS p WHERE p.procedure_id = m.procedure_id AND p.proc_status <> 6)
+);

@@ -1,9 +1,9 @@
 MODEL (
   name marts.fact_appointment,
-  kind FULL,
+  kind VIEW,
   grain appointment_id,
   audits (primary_key(column := appointment_id)),
-  description 'One row per appointment that still exists, with status, length, production and break history.'
+  description 'One row per appointment that still exists, with status, length, production and break history. A view: it holds no data of its own, so runs never rebuild it.'
 );
 
 SELECT

@@ -1,9 +1,9 @@
 MODEL (
   name marts.fact_communication,
-  kind FULL,
+  kind VIEW,
   grain commlog_id,
   audits (primary_key(column := commlog_id)),
-  description 'One row per logged patient communication (commlog), without notes.'
+  description 'One row per logged patient communication (commlog), without notes. A view: it holds no data of its own, so runs never rebuild it.'
 );
 
 SELECT

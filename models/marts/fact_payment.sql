@@ -1,13 +1,13 @@
 MODEL (
   name marts.fact_payment,
-  kind FULL,
+  kind VIEW,
   grain (payer, source_id),
   audits (
     unique_combination_of_columns(columns := (payer, source_id)),
     not_null(columns := (payer, source_id, payment_date)),
     accepted_values(column := payer, is_in := ('patient', 'insurance'))
   ),
-  description 'Money received, one row per patient pay split and per insurance claim line paid on a check: the income side of Production & Income.'
+  description 'Money received, one row per patient pay split and per insurance claim line paid on a check: the income side of Production & Income. A view: it holds no data of its own, so runs never rebuild it.'
 );
 
 SELECT

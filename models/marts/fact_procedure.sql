@@ -1,9 +1,9 @@
 MODEL (
   name marts.fact_procedure,
-  kind FULL,
+  kind VIEW,
   grain procedure_id,
   audits (primary_key(column := procedure_id)),
-  description 'One row per procedure that is not deleted: planned, completed, existing, referred and conditions, with production.'
+  description 'One row per procedure that is not deleted: planned, completed, existing, referred and conditions, with production. A view: it holds no data of its own, so runs never rebuild it.'
 );
 
 SELECT

@@ -1,0 +1,30 @@
+"""Macros for models that merge only what changed since their last run.
+
+An incremental intermediate or mart model keeps, on every row, `_changed_run`: the newest loader
+run (`_sync_run_id`) among the rows it was computed from. Its next run recomputes only the rows
+with an input written by a newer run, merges them by key, and deletes keys gone from its driving
+input (a post-statement). Loader run ids only grow, and the loader rewrites a row only when its
+content changed, so `_sync_run_id > last _changed_run` is exactly "changed since".
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlmesh import macro
+
+
+@macro()
+def changed_since_last_run(evaluator: t.Any, *run_ids: exp.Expression) -> exp.Expression:
+    """`run_id > N OR ...` for the given input run-id columns, N being the newest `_changed_run`
+    the model holds; TRUE (every row) before the first build, and outside a real evaluation
+    (loading, table creation, yaml unit tests), where there is no previous state to compare with."""
+    if evaluator.runtime_stage != "evaluating":
+        return exp.true()
+    row = evaluator.engine_adapter.fetchone(f"SELECT MAX(_changed_run) FROM {evaluator.this_model}")
+    done = row[0] if row else None
+    if done is None:
+        return exp.true()
+    last = exp.Literal.number(int(done))
+    return exp.paren(exp.or_(*(exp.GT(this=run_id, expression=last.copy()) for run_id in run_ids)))
