@@ -9,7 +9,7 @@ MODEL (
 SELECT
   a.adjustment_id, -- adjustment.AdjNum
   a.patient_id, -- the patient
-  COALESCE(NULLIF(pat.guarantor_id, 0), a.patient_id) AS guarantor_id, -- the family
+  COALESCE(fam.guarantor_id, a.patient_id) AS guarantor_id, -- the family
   a.provider_id, -- the provider credited
   a.clinic_id, -- the clinic
   a.procedure_id, -- the procedure adjusted (0 = none)
@@ -18,13 +18,13 @@ SELECT
   a.adj_type_def_id, -- definition of category AdjTypes
   t.item_name AS adj_type_name, -- e.g. Discount, Finance charge
   a.adj_amt > 0 AS is_charge, -- positive adjustment
-  GREATEST(a._sync_run_id, COALESCE(t._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
+  GREATEST(a._sync_run_id, COALESCE(t._sync_run_id, -1), COALESCE(fam._changed_run, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_adjustment AS a
 LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = a.adj_type_def_id AND t.category_label = 'AdjTypes'
-LEFT JOIN staging.stg_patient AS pat
-  ON pat.patient_id = a.patient_id
-WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, pat._sync_run_id);
+LEFT JOIN intermediate.int_families AS fam
+  ON fam.patient_id = a.patient_id
+WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
 
 @IF(
   @runtime_stage = 'evaluating',

@@ -14,7 +14,7 @@ SELECT
   cp.claim_id, -- the claim (0 for estimates not on a claim)
   cp.procedure_id, -- the procedure the line pays for
   cp.patient_id, -- the patient
-  COALESCE(NULLIF(pat.guarantor_id, 0), cp.patient_id) AS guarantor_id, -- the family
+  COALESCE(fam.guarantor_id, cp.patient_id) AS guarantor_id, -- the family
   cp.provider_id, -- the provider credited
   cp.clinic_id, -- the clinic
   cp.plan_id, -- insplan.PlanNum
@@ -42,15 +42,15 @@ SELECT
   CASE WHEN cp.status = 7 THEN cp.write_off ELSE 0 END AS capitation_writeoff, -- write-off of a CapComplete line: reduces production, dated DateCP
   CASE WHEN cp.status IN (1, 4) THEN cp.ins_pay_amt + cp.write_off ELSE 0 END AS ledger_credit, -- what the line takes off the family balance (InsPayAmt + WriteOff of status 1/4, on DateCP)
   CASE WHEN cp.status = 0 THEN cp.ins_pay_est ELSE 0 END AS pending_estimate, -- InsPayEst of a NotReceived line: the family's pending insurance (InsEst)
-  GREATEST(cp._sync_run_id, COALESCE(cl._sync_run_id, -1), COALESCE(cpay._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
+  GREATEST(cp._sync_run_id, COALESCE(cl._sync_run_id, -1), COALESCE(cpay._sync_run_id, -1), COALESCE(fam._changed_run, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_claimproc AS cp
 LEFT JOIN staging.stg_claim AS cl
   ON cl.claim_id = NULLIF(cp.claim_id, 0) -- 0 = not on a claim (an equi-join: DuckDB turned `AND cp.claim_id <> 0` into a nested loop)
 LEFT JOIN staging.stg_claimpayment AS cpay
   ON cpay.claim_payment_id = NULLIF(cp.claim_payment_id, 0) -- 0 = not on a check
-LEFT JOIN staging.stg_patient AS pat
-  ON pat.patient_id = cp.patient_id
-WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, pat._sync_run_id);
+LEFT JOIN intermediate.int_families AS fam
+  ON fam.patient_id = cp.patient_id
+WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, fam._changed_run);
 
 @IF(
   @runtime_stage = 'evaluating',

@@ -45,10 +45,13 @@ WHERE @changed_since_last_run(_changed_run);
 @IF(
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model AS m
-  WHERE NOT (
-    (m.entry_type = 'procedure' AND EXISTS (SELECT 1 FROM intermediate.int_procedures AS s WHERE s.procedure_id = m.source_id AND s.is_complete))
-    OR (m.entry_type = 'adjustment' AND EXISTS (SELECT 1 FROM intermediate.int_adjustments AS s WHERE s.adjustment_id = m.source_id))
-    OR (m.entry_type = 'patient_payment' AND EXISTS (SELECT 1 FROM intermediate.int_payments AS s WHERE s.split_id = m.source_id AND NOT s.is_unearned))
-    OR (m.entry_type = 'insurance' AND EXISTS (SELECT 1 FROM intermediate.int_claimprocs AS s WHERE s.claim_procedure_id = m.source_id AND s.is_received))
+  WHERE NOT EXISTS (
+    SELECT 1 FROM (
+      SELECT 'procedure' AS entry_type, procedure_id AS source_id FROM intermediate.int_procedures WHERE is_complete
+      UNION ALL SELECT 'adjustment', adjustment_id FROM intermediate.int_adjustments
+      UNION ALL SELECT 'patient_payment', split_id FROM intermediate.int_payments WHERE NOT is_unearned
+      UNION ALL SELECT 'insurance', claim_procedure_id FROM intermediate.int_claimprocs WHERE is_received
+    ) AS s
+    WHERE s.entry_type = m.entry_type AND s.source_id = m.source_id
   )
 );

@@ -10,7 +10,7 @@ SELECT
   s.split_id, -- paysplit.SplitNum
   s.payment_id, -- payment.PayNum
   s.patient_id, -- the patient the split is applied to
-  COALESCE(NULLIF(pat.guarantor_id, 0), s.patient_id) AS guarantor_id, -- the family
+  COALESCE(fam.guarantor_id, s.patient_id) AS guarantor_id, -- the family
   s.provider_id, -- the provider credited (0 = unassigned)
   s.clinic_id, -- the clinic credited
   s.procedure_id, -- the procedure paid (0 = not attached)
@@ -27,7 +27,7 @@ SELECT
   p.pay_amt, -- the whole payment (the sum of its splits)
   CASE WHEN s.unearned_type_def_id = 0 THEN s.split_amt ELSE 0 END AS patient_income, -- earned patient income: SplitAmt of splits with UnearnedType 0, on DatePay
   CASE WHEN s.unearned_type_def_id <> 0 THEN s.split_amt ELSE 0 END AS unearned_income, -- unearned income (prepayments): SplitAmt of splits with UnearnedType set, on DatePay; reported apart from income
-  GREATEST(s._sync_run_id, COALESCE(p._sync_run_id, -1), COALESCE(pt._sync_run_id, -1), COALESCE(ut._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
+  GREATEST(s._sync_run_id, COALESCE(p._sync_run_id, -1), COALESCE(pt._sync_run_id, -1), COALESCE(ut._sync_run_id, -1), COALESCE(fam._changed_run, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_paysplit AS s
 LEFT JOIN staging.stg_payment AS p
   ON p.payment_id = s.payment_id
@@ -35,9 +35,9 @@ LEFT JOIN staging.stg_definition AS pt
   ON pt.definition_id = p.pay_type_def_id AND pt.category_label = 'PaymentTypes'
 LEFT JOIN staging.stg_definition AS ut
   ON ut.definition_id = s.unearned_type_def_id AND ut.category_label = 'PaySplitUnearnedType'
-LEFT JOIN staging.stg_patient AS pat
-  ON pat.patient_id = s.patient_id
-WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, ut._sync_run_id, pat._sync_run_id);
+LEFT JOIN intermediate.int_families AS fam
+  ON fam.patient_id = s.patient_id
+WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, ut._sync_run_id, fam._changed_run);
 
 @IF(
   @runtime_stage = 'evaluating',

@@ -12,7 +12,7 @@ MODEL (
 SELECT
   p.procedure_id, -- procedurelog.ProcNum
   p.patient_id, -- the patient treated
-  COALESCE(NULLIF(pat.guarantor_id, 0), p.patient_id) AS guarantor_id, -- the family (patient.Guarantor) whose ledger carries the charge
+  COALESCE(fam.guarantor_id, p.patient_id) AS guarantor_id, -- the family (patient.Guarantor) whose ledger carries the charge
   p.provider_id, -- the provider credited with the procedure
   p.clinic_id, -- clinic of the procedure (0 = no clinic)
   p.appointment_id, -- the scheduled appointment it is attached to (0 = none)
@@ -33,15 +33,15 @@ SELECT
   p.base_units, -- base units of the code (anesthesia)
   p.proc_fee * (p.unit_qty + p.base_units) AS production_amount, -- ProcFee x (UnitQty + BaseUnits), the Production & Income report's rule (0 when both unit counts are 0)
   p.proc_fee * GREATEST(p.unit_qty + p.base_units, 1) AS ledger_amount, -- ProcFee x (UnitQty + BaseUnits), at least one unit: the Account module's charge
-  GREATEST(p._sync_run_id, COALESCE(c._sync_run_id, -1), COALESCE(pat._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
+  GREATEST(p._sync_run_id, COALESCE(c._sync_run_id, -1), COALESCE(fam._changed_run, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM staging.stg_procedurelog AS p
 LEFT JOIN staging.stg_procedurecode AS c
   ON c.procedure_code_id = p.procedure_code_id
-LEFT JOIN staging.stg_patient AS pat
-  ON pat.patient_id = p.patient_id
+LEFT JOIN intermediate.int_families AS fam
+  ON fam.patient_id = p.patient_id
 WHERE
   p.proc_status <> 6
-  AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, pat._sync_run_id);
+  AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, fam._changed_run);
 
 @IF(
   @runtime_stage = 'evaluating',
