@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -293,21 +293,25 @@ def test_new_patients_and_broken_appointments_equal_the_source(
 def test_duckdb_and_postgres_marts_agree(
     duckdb_warehouse: DuckDBWarehouse, postgres_warehouse: PostgresWarehouse
 ) -> None:
-    """Same models, same data, two engines: every mart has the same rows (money to the cent)."""
-    marts = read(duckdb_warehouse, MART_NAMES_SQL)["table_name"].to_list()
-    assert len(marts) == 23
-    for name in marts:
-        left = _canonical(read(duckdb_warehouse, f"SELECT * FROM marts.{name}"))
-        right = _canonical(read(postgres_warehouse, f"SELECT * FROM marts.{name}"))
+    """Same models, same data, two engines: every intermediate model and mart has the same rows
+    (money to the cent)."""
+    names = read(duckdb_warehouse, MODEL_NAMES_SQL)["name"].to_list()
+    assert len(names) == 35
+    for name in names:
+        left = _canonical(read(duckdb_warehouse, f"SELECT * FROM {name}"))
+        right = _canonical(read(postgres_warehouse, f"SELECT * FROM {name}"))
         assert left.columns == right.columns, name
         assert left.height == right.height, name
-        assert left.equals(right), f"marts.{name} differs between DuckDB and PostgreSQL"
+        assert left.equals(right), f"{name} differs between DuckDB and PostgreSQL"
 
 
-def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    """Comparable across engines: floats rounded to the cent, integers as Int64, dates as Date, sorted."""
+def _canonical(frame: pl.DataFrame, *, bookkeeping: bool = True) -> pl.DataFrame:
+    """Comparable across engines: floats rounded to the cent, integers as Int64, dates as Date, sorted;
+    without the `_`-prefixed bookkeeping columns unless `bookkeeping`."""
     out = []
     for name, dtype in frame.schema.items():
+        if not bookkeeping and name.startswith("_"):
+            continue
         col = pl.col(name)
         if dtype.is_float() or dtype.is_decimal():
             col = col.cast(pl.Float64).round(4)
@@ -316,24 +320,70 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
         elif isinstance(dtype, pl.Datetime):
             col = col.dt.replace_time_zone(None).cast(pl.Datetime("us"))
         out.append(col.alias(name))
-    return frame.select(out).sort(frame.columns, nulls_last=True)
+    selected = frame.select(out)
+    return selected.sort(selected.columns, nulls_last=True)
 
 
-MART_NAMES_SQL = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
+MODEL_NAMES_SQL = (
+    "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables"
+    " WHERE table_schema IN ('intermediate', 'marts') ORDER BY 1"
+)
 
 
+@pytest.fixture
+def copy_of(
+    pg_server: PostgresWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[
+    Callable[[DuckDBWarehouse | PostgresWarehouse | None, str], DuckDBWarehouse | PostgresWarehouse]
+]:
+    """Factory: a copy of a built DuckDB warehouse, or (given None) an empty warehouse."""
+    import uuid
+
+    import psycopg
+
+    made: list[str] = []
+
+    def make(
+        built: DuckDBWarehouse | PostgresWarehouse | None, engine: str
+    ) -> DuckDBWarehouse | PostgresWarehouse:
+        if engine == "duckdb":
+            # same file name: DuckDB names its catalog after the file
+            copy = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("copy") / "warehouse.duckdb"))
+            if built is not None:
+                assert isinstance(built, DuckDBWarehouse)
+                shutil.copy(built.database, copy.database)
+            return copy
+        assert built is None, "a PostgreSQL warehouse cannot be copied under another name"
+        name = f"dtest_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(pg_server.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return msgspec.structs.replace(pg_server, database=name)
+
+    yield make
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
+    engine: str,
     practice: Practice,
     sources: tuple[MySQLSource, list[str]],
-    duckdb_warehouse: DuckDBWarehouse,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    copy_of: Callable[[DuckDBWarehouse | PostgresWarehouse | None, str], DuckDBWarehouse | PostgresWarehouse],
 ) -> None:
     server, created = sources
-    # the built warehouse, copied with the same file name (DuckDB names its catalog after the file),
-    # and an identical copy of the source it was synced from
+    # a copy of the built warehouse, and an identical copy of the source it was synced from
     source = new_source(server, practice, created)
-    warehouse = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("incremental") / "warehouse.duckdb"))
-    shutil.copy(duckdb_warehouse.database, warehouse.database)
+    if engine == "duckdb":
+        warehouse = copy_of(request.getfixturevalue("duckdb_warehouse"), engine)
+    else:
+        # SQLMesh's state names the database (the catalog): a PostgreSQL copy under another name
+        # would not be the same project, so this one is built afresh
+        warehouse = copy_of(None, engine)
+        build(source, warehouse)
     changes = apply_changes(source, 300, seed=3, today=TODAY + dt.timedelta(days=1))
     assert changes.total > 100 and sum(c.deleted for c in changes.tables.values()) > 0
     settings = settings_for(source, warehouse)
@@ -359,14 +409,15 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
         new_rows = raw.filter(pl.col("_sync_run_id") == run.run_id)["n"].sum()
         assert 0 < new_rows < 0.2 * raw["n"].sum(), table
 
-    fresh = DuckDBWarehouse(database=str(tmp_path_factory.mktemp("rebuild") / "warehouse.duckdb"))
+    fresh = copy_of(None, engine)
     build(source, fresh, when=later)
-    names = read(warehouse, MART_NAMES_SQL)["table_name"].to_list()
-    assert len(names) == 23
+    names = read(warehouse, MODEL_NAMES_SQL)["name"].to_list()
+    assert len(names) == 35  # 12 intermediate models and 23 marts
     for name in names:
-        incremental = _canonical(read(warehouse, f"SELECT * FROM marts.{name}"))
-        rebuilt = _canonical(read(fresh, f"SELECT * FROM marts.{name}"))
-        assert incremental.equals(rebuilt), f"marts.{name}: incremental run differs from a full rebuild"
+        # bookkeeping columns (`_changed_run`) hold the loader's run ids, which differ between the two
+        incremental = _canonical(read(warehouse, f"SELECT * FROM {name}"), bookkeeping=False)
+        rebuilt = _canonical(read(fresh, f"SELECT * FROM {name}"), bookkeeping=False)
+        assert incremental.equals(rebuilt), f"{name}: incremental run differs from a full rebuild"
 
     # the same day again, nothing new: nothing to refresh (the date-dependent models are current)
     again = run_transform(settings, execution_time=later + dt.timedelta(hours=2))
