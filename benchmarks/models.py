@@ -8,7 +8,8 @@ inserts, edits, hard deletes) -> `dental sync` (incremental) -> **incremental ru
 (`run_transform`). Target: the incremental run under 10% of the full build.
 
 Run: `python benchmarks/models.py` (`--rows 17800000` for the real practice's size,
-`--gateways duckdb` for one engine). Writes benchmarks/results/models.json. Scratch databases
+`--gateways duckdb` for one engine; `--reuse --server mysql://root@127.0.0.1:3306/sync_bench`
+takes the sync benchmark's source as it is instead of generating one). Writes benchmarks/results/models.json. Scratch databases
 (`md_bench*` in MariaDB and PostgreSQL, `data/md_bench/` for DuckDB) are replaced on each run and
 dropped afterwards unless `--keep`.
 """
@@ -64,10 +65,29 @@ def _drop(settings: Settings, pg_url: str) -> None:
             conn.execute('DROP DATABASE IF EXISTS "md_bench" WITH (FORCE)')
 
 
-def bench(gateway: str, args: argparse.Namespace, practice_rows: int, pg_url: str) -> dict[str, object]:
+def _source_rows(source: MySQLSource) -> int:
+    """Rows in the source database (0 when it does not exist)."""
+    try:
+        with connect(source) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (source.database,)
+            )
+            total = 0
+            for (table,) in cur.fetchall():
+                cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}")
+                total += cur.fetchone()[0]
+            return total
+    except Exception:
+        return 0
+
+
+def bench(gateway: str, args: argparse.Namespace, pg_url: str) -> dict[str, object]:
     source = MySQLSource.from_url(args.server)
-    config = GeneratorConfig.for_rows(args.rows, seed=args.seed, today=args.today)
-    write_to_mariadb(generate_practice(config), source, replace=True)
+    practice_rows = _source_rows(source) if args.reuse else 0
+    if practice_rows < 0.9 * args.rows:
+        config = GeneratorConfig.for_rows(args.rows, seed=args.seed, today=args.today)
+        write_to_mariadb(generate_practice(config), source, replace=True)
+        practice_rows = _source_rows(source)
     settings = _settings(source, gateway, pg_url)
     day = datetime.combine(args.today, datetime.min.time()) + timedelta(hours=9)
     started = time.perf_counter()
@@ -129,13 +149,17 @@ def main() -> None:
         "--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL admin URL"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the source database as it is when it has about --rows rows (e.g. the sync benchmark's)",
+    )
     args = parser.parse_args()
     console = Console()
 
-    config = GeneratorConfig.for_rows(args.rows, seed=args.seed, today=args.today)
-    rows = generate_practice(config).row_count
-    results = [bench(g.strip(), args, rows, args.pg) for g in args.gateways.split(",") if g.strip()]
-    if not args.keep:
+    results = [bench(g.strip(), args, args.pg) for g in args.gateways.split(",") if g.strip()]
+    rows = int(results[0]["rows"]) if results else 0  # type: ignore[call-overload]
+    if not args.keep and not args.reuse:  # a reused source belongs to whoever made it
         source = MySQLSource.from_url(args.server)
         with connect(source, database=False) as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(source.database)}")
