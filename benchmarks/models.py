@@ -9,9 +9,9 @@ inserts, edits, hard deletes) -> `dental sync` (incremental) -> **incremental ru
 
 Run: `python benchmarks/models.py` (`--rows 17800000` for the real practice's size,
 `--gateways duckdb` for one engine; `--reuse --server mysql://root@127.0.0.1:3306/sync_bench`
-takes the sync benchmark's source as it is instead of generating one). Writes benchmarks/results/models.json. Scratch databases
-(`md_bench*` in MariaDB and PostgreSQL, `data/md_bench/` for DuckDB) are replaced on each run and
-dropped afterwards unless `--keep`.
+takes the sync benchmark's source as it is instead of generating one). Writes
+benchmarks/results/models.json. Scratch databases (`md_bench*` in MariaDB and PostgreSQL,
+`data/md_bench/` for DuckDB) are replaced on each run and dropped afterwards unless `--keep`.
 """
 
 from __future__ import annotations
