@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key procedure_id),
   grain procedure_id,
   audits (primary_key(column := procedure_id)),
-  description 'Diagnosed treatment: every procedure that was treatment planned (DateTP set) and is now planned (TP, TPi) or completed, with whether the patient accepted it (scheduled or completed). Deleted, existing (EC/EO), referred and condition entries are not treatment. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
+  description 'Diagnosed treatment: every procedure that was treatment planned (DateTP set) and is now planned (TP, TPi) or completed, with whether the patient accepted it (scheduled or completed). Deleted, existing (EC/EO), referred and condition entries are not treatment, and neither is routine care booked with recall visits (diagnostic D0xxx, preventive D1xxx, periodontal maintenance D4910, debridement D4355): scheduling a checkup is not accepting a case. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
 SELECT
@@ -20,6 +20,7 @@ SELECT
   p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) AS is_accepted, -- accepted = scheduled or completed
   CASE WHEN p.is_complete OR (p.proc_status = 1 AND COALESCE(a.apt_status = 1, FALSE)) THEN p.production_amount ELSE 0 END AS accepted_amount, -- diagnosed_amount when accepted, else 0
   p.proc_status = 1 AND COALESCE(a.apt_status, 0) <> 1 AS is_unscheduled, -- still planned (TP) and not on a scheduled appointment: unscheduled treatment
+  COALESCE(a.apt_status = 5, FALSE) AS is_on_broken_appointment, -- on an appointment broken and not put back on the schedule (AptStatus 5): its value is counted with the missed appointment
   GREATEST(p._changed_run, COALESCE(a._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM intermediate.int_procedures AS p
 LEFT JOIN staging.stg_appointment AS a
@@ -28,9 +29,10 @@ WHERE
   p.date_tp IS NOT NULL
   AND p.proc_status IN (1, 2, 8)
   AND NOT p.is_broken_appointment_charge
+  AND NOT @is_routine_care(p.proc_code)
   AND @changed_since_last_run(p._changed_run, a._sync_run_id);
 
 @IF(
   @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM intermediate.int_procedures AS p WHERE p.procedure_id = m.procedure_id AND p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge)
+  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM intermediate.int_procedures AS p WHERE p.procedure_id = m.procedure_id AND p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge AND NOT @is_routine_care(p.proc_code))
 );

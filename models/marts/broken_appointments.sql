@@ -43,7 +43,7 @@ SELECT
   COALESCE(b.broken, 0) AS broken_appointments, -- Broken appointments: appointments broken in the month (AptStatus Broken now, or a break in histappointment)
   COALESCE(b.missed, 0) AS missed, -- No-shows: broken appointments recorded as Missed (HistApptAction 2) or charged D9986
   COALESCE(b.cancelled, 0) AS cancelled, -- Cancellations: broken appointments recorded as Cancelled (HistApptAction 3) or charged D9987
-  COALESCE(b.rescheduled, 0) AS rescheduled, -- of those, put back on the schedule since
+  COALESCE(b.rescheduled, 0) AS rescheduled, -- of those, the appointment itself put back on the schedule since (OpenDental's reschedule: the same AptNum Scheduled or Complete again); a break followed by a new appointment for the same patient counts as not rescheduled
   COALESCE(b.production_lost, 0) AS production_lost, -- scheduled production of the broken appointments not put back on the schedule
   CAST(COALESCE(b.broken, 0) AS DOUBLE) / NULLIF(s.appointments_scheduled, 0) AS broken_rate, -- Broken appointment rate: broken appointments / appointments scheduled in the month
   COALESCE(c.break_charges, 0) AS break_charges, -- D9986/D9987 charges posted in the month

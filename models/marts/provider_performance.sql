@@ -6,7 +6,7 @@ MODEL (
     unique_combination_of_columns(columns := (month_start, provider_id)),
     not_null(columns := (month_start, provider_id))
   ),
-  description 'Each provider''s month: production, collections, patients, appointments, breaks, scheduled hours and production per scheduled hour.'
+  description 'Each provider''s month: production, collections, patients, appointments, breaks, scheduled hours to the run date and production per scheduled hour.'
 );
 
 WITH money AS (
@@ -37,11 +37,12 @@ WITH money AS (
   ) AS v
   GROUP BY 1, 2
 ), hours AS (
-  /* provider schedule blocks (SchedType 1 Provider) */
+  /* provider schedule blocks (SchedType 1 Provider) up to the run date */
   SELECT CAST(DATE_TRUNC('month', sched_date) AS DATE) AS month_start, provider_id,
     SUM(EXTRACT(EPOCH FROM (stop_time - start_time))) / 3600.0 AS scheduled_hours
   FROM staging.stg_schedule
   WHERE sched_type = 1 AND provider_id <> 0 AND sched_date IS NOT NULL AND stop_time > start_time
+    AND sched_date <= CAST(@execution_ds AS DATE) -- hours worked so far: the book runs months ahead
   GROUP BY 1, 2
 ), keys AS (
   SELECT month_start, provider_id FROM money
@@ -58,7 +59,7 @@ SELECT
   COALESCE(p.patients_seen, 0) AS patients_seen, -- distinct patients with a completed procedure by this provider
   COALESCE(v.appointments_completed, 0) AS appointments_completed, -- completed appointments (the hygienist's for hygiene appointments, else the dentist's)
   COALESCE(v.appointments_broken, 0) AS appointments_broken, -- appointments broken in the month
-  COALESCE(h.scheduled_hours, 0) AS scheduled_hours, -- hours on the provider's schedule (schedule rows of type Provider)
+  COALESCE(h.scheduled_hours, 0) AS scheduled_hours, -- hours on the provider's schedule (schedule rows of type Provider) up to the run date
   CAST(COALESCE(m.gross_production, 0) AS DOUBLE) / NULLIF(h.scheduled_hours, 0) AS production_per_scheduled_hour -- Production per scheduled hour: gross production / scheduled hours (NULL without schedule)
 FROM keys AS k
 LEFT JOIN money AS m ON m.month_start = k.month_start AND m.provider_id = k.provider_id

@@ -7,7 +7,7 @@ MODEL (
     not_null(columns := (month_start, category)),
     accepted_values(column := category, is_in := ('missed_appointments', 'unpaid_claims', 'unscheduled_treatment', 'write_offs'))
   ),
-  description 'Revenue the practice did not collect, by month and category. missed_appointments: scheduled production of appointments broken and never put back on the schedule, by break date. unpaid_claims: insurance estimates of claims sent more than 30 days before the run date and still not received, by date of service. unscheduled_treatment: planned (TP) procedures not on a scheduled appointment, by the date they were planned. write_offs: insurance write-offs by insurance payment date.'
+  description 'Revenue the practice did not collect, by month and category. missed_appointments: scheduled production of appointments broken and never put back on the schedule, by break date. unpaid_claims: insurance estimates of claims sent more than 30 days before the run date and still not received, by date of service. unscheduled_treatment: planned (TP) procedures not on a scheduled appointment, by the date they were planned (those left on a broken appointment count as missed_appointments, not twice). write_offs: insurance write-offs by insurance payment date.'
 );
 
 WITH items AS (
@@ -22,7 +22,7 @@ WITH items AS (
   UNION ALL
   SELECT CAST(DATE_TRUNC('month', date_tp) AS DATE), 'unscheduled_treatment', diagnosed_amount
   FROM intermediate.int_treatment_plans
-  WHERE is_unscheduled
+  WHERE is_unscheduled AND NOT is_on_broken_appointment -- those are in missed_appointments already
   UNION ALL
   SELECT CAST(DATE_TRUNC('month', writeoff_payment_date) AS DATE), 'write_offs', writeoff_by_payment_date
   FROM intermediate.int_claimprocs
