@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import msgspec
 import polars as pl
+import pyarrow as pa
 
 from dental_etl.settings import DuckDBWarehouse, Settings
 
@@ -53,7 +54,6 @@ def demo_settings(settings: Settings, config: DemoConfig) -> Settings:
 def build_demo(settings: Settings, config: DemoConfig) -> DemoRun:
     """Generate, write raw, transform. `settings` must already point at the demo warehouse."""
     from dental_etl.synthetic import GeneratorConfig, generate_practice
-    from dental_etl.transform.rawload import RawWriter
     from dental_etl.transform.runner import run_transform
 
     assert isinstance(settings.warehouse, DuckDBWarehouse)
@@ -62,9 +62,8 @@ def build_demo(settings: Settings, config: DemoConfig) -> DemoRun:
         GeneratorConfig(seed=config.seed, patients=config.patients, today=config.today)
     )
     generated = time.perf_counter()
-    tables = practice.to_arrow()
-    with RawWriter(settings.warehouse) as writer:
-        writer.replace(tables, sync_run_id=1)
+    tables = practice.to_arrow(sync_run_id=1)
+    write_raw(settings, tables)
     written = time.perf_counter()
     run_transform(settings, execution_time=config.today)
     transformed = time.perf_counter()
@@ -78,6 +77,30 @@ def build_demo(settings: Settings, config: DemoConfig) -> DemoRun:
             transform_seconds=round(transformed - written, 1),
         ),
     )
+
+
+def write_raw(settings: Settings, tables: dict[str, pa.Table]) -> None:
+    """Full load of raw-format tables (`Practice.to_arrow()`) through the loader's own writer:
+    the tables the demo writes are the ones `dental sync` would (same DDL, types, primary keys)."""
+    from dental_etl.opendental.schema import load_schema
+    from dental_etl.raw_schema import raw_column_name
+    from dental_etl.sync.written import open_writer
+    from dental_etl.sync.written.base import RAW, TableRef
+    from dental_etl.synthetic.practice import arrow_schema
+
+    schema = load_schema()
+    with open_writer(settings.warehouse, settings.sync) as writer:
+        session = writer.session()
+        try:
+            session.ensure_schema(RAW)
+            for name, data in tables.items():
+                target, ref = arrow_schema(name), TableRef(RAW, name)
+                session.create_table(ref, target)
+                session.append(ref, data.select(target.names).cast(target))
+                if session.primary_key_constraint:
+                    session.add_primary_key(ref, [raw_column_name(schema[name].primary_key)])
+        finally:
+            session.close()
 
 
 class DemoReport(msgspec.Struct):

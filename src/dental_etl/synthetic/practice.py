@@ -48,12 +48,8 @@ class Practice(msgspec.Struct):
 
 
 def arrow_schema(name: str) -> pa.Schema:
-    """The raw table's Arrow schema, from the OpenDental schema via raw_schema.arrow_type()."""
-    fields = [
-        pa.field(raw_schema.raw_column_name(c.name), raw_schema.arrow_type(c.mysql_type))
-        for c in table(name).columns
-    ]
-    return pa.schema([*fields, *raw_schema.METADATA_FIELDS])
+    """The raw table's Arrow schema: the loader's (`raw_schema.arrow_schema`) for the table's columns."""
+    return raw_schema.arrow_schema((c.name, c.mysql_type) for c in table(name).columns)
 
 
 def arrow_table(name: str, frame: pl.DataFrame, loaded_at: datetime, sync_run_id: int) -> pa.Table:
