@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from dental_etl.errors import TableError
 from dental_etl.mysql import quote_ident
 from dental_etl.settings import MySQLSource
+from dental_etl.sync.keysets import signed64
 from dental_etl.sync.plan import SourceColumn, SourceTable
 
 _PRE_QUERIES = ["SET time_zone = '+00:00'"]
@@ -100,6 +101,20 @@ class Extractor:
         items = ", ".join(select_expression(c) for c in table.columns)
         sql = f"SELECT {items} FROM {quote_ident(table.name)}"
         return f"{sql} WHERE {where}" if where else sql
+
+    def key_buckets(
+        self, table: SourceTable, key: str, low: int, width: int, where: str | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """Per bucket of `width` key values from `low` (see `keysets`), among the rows matching
+        `where`: (count, XOR of the keys)."""
+        k = quote_ident(key)
+        sql = (
+            f"SELECT ({k} - {low}) DIV {width} AS b, COUNT(*) AS n, BIT_XOR({k}) AS x "
+            f"FROM {quote_ident(table.name)}{f' WHERE {where}' if where else ''} GROUP BY b ORDER BY NULL"
+        )
+        found = self.read(table.name, sql)
+        columns = (found.column(name).to_pylist() for name in ("b", "n", "x"))
+        return {int(b): (int(n), signed64(int(x))) for b, n, x in zip(*columns, strict=True)}
 
     def keys(self, table: SourceTable, key: tuple[str, ...], where: str | None = None) -> pa.Table:
         """The key columns (raw names) of every row matching `where`."""
@@ -271,11 +286,18 @@ class SourceProbe:
         sql = f"SELECT COUNT(*) FROM {quote_ident(table)}"
         return int(self.fetch_one(f"{sql} WHERE {where}" if where else sql)[0])  # type: ignore[call-overload]
 
-    def count_and_key_sum(self, table: str, key: str) -> tuple[int, int]:
+    def key_summary(self, table: str, key: str) -> tuple[int, int, int | None, int | None]:
+        """(rows, sum, lowest and highest value) of an integer key column: one scan of its index."""
+        k = quote_ident(key)
         with self._conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*), SUM({quote_ident(key)}) FROM {quote_ident(table)}")
-            count, total = cur.fetchone()
-        return int(count), int(total or 0)
+            cur.execute(f"SELECT COUNT(*), SUM({k}), MIN({k}), MAX({k}) FROM {quote_ident(table)}")
+            count, total, low, high = cur.fetchone()
+        return (
+            int(count),
+            int(total or 0),
+            None if low is None else int(low),
+            None if high is None else int(high),
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error

@@ -113,6 +113,8 @@ class DuckDBSession(Session):
         "boolean": "bool",
     }
     bulk_in_transaction = True
+    integer_division = "//"
+    cheap_key_scan = True
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, write_lock: threading.RLock) -> None:
         self._cur = cursor
