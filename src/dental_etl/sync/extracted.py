@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, cast
 
 import connectorx as cx
 import pyarrow as pa
@@ -32,6 +33,8 @@ from dental_etl.sync.keysets import signed64
 from dental_etl.sync.plan import SourceColumn, SourceTable
 
 _PRE_QUERIES = ["SET time_zone = '+00:00'"]
+
+T = TypeVar("T")
 
 _CHAR_TYPES = {"decimal", "numeric", "enum", "set", "json"}
 _DATE_TYPES = {"date", "datetime", "timestamp"}
@@ -214,11 +217,12 @@ class Extractor:
         return self.read_partitioned(table.name, sql, key, low, high, partitions)
 
 
-def prefetched(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
+def prefetched(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Iterate `chunks` on a background thread, at most `depth` chunks ahead of the consumer.
 
-    connectorx and the warehouse writers release the GIL, so reading chunk N+1 overlaps writing
-    chunk N; memory holds at most depth + 2 chunks. Errors surface in the consumer.
+    connectorx, pyarrow and the warehouse writers release the GIL, so reading (and casting)
+    chunk N+1 overlaps writing chunk N; memory holds at most depth + 2 chunks. Errors surface in
+    the consumer.
     """
     box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -248,8 +252,7 @@ def prefetched(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]
             if kind == "error":
                 assert isinstance(item, BaseException)
                 raise item
-            assert isinstance(item, pa.Table)
-            yield item
+            yield cast(T, item)
     finally:
         stop.set()
         while worker.is_alive():

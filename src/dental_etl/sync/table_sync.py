@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dental_etl.errors import TableError
+from dental_etl.raw_schema import LOADED_AT, SYNC_RUN_ID
 from dental_etl.settings import SyncSettings
 from dental_etl.sync import state as state_store
 from dental_etl.sync.cast import cast_chunk, target_schema
@@ -46,6 +47,8 @@ from dental_etl.sync.written.base import (
 )
 
 log = logging.getLogger(__name__)  # table names and counts only: never row contents
+
+_METADATA = (LOADED_AT, SYNC_RUN_ID)
 
 # InnoDB sets UPDATE_TIME at commit, to the second; this margin keeps the unchanged-table shortcut
 # away from the second in which the last read started.
@@ -97,6 +100,9 @@ class TableSync:
         self.probe = probe
         self.target = TableRef(RAW, table.name)
         self.schema = target_schema(table)
+        # what travels: the metadata columns are constants, filled in by column DEFAULTs of the
+        # new and stage tables (two columns fewer per row through COPY: ~20% of a narrow table)
+        self.data_schema = pa.schema([f for f in self.schema if f.name not in _METADATA])
         self.columns = [f.name for f in self.schema]
         self.key = self._checked_key()
         self.raw_key = tuple(k.lower() for k in self.key)
@@ -232,19 +238,30 @@ class TableSync:
             partitions=self.plan.partitions,
             matching=matching,
         )
-        for chunk in prefetched(chunks):
-            self.counts.rows_read += chunk.num_rows
-            self.counts.bytes_read += chunk.nbytes
-            yield cast_chunk(
-                chunk,
-                self.schema,
-                table=self.table.name,
-                key=self.key,
-                loaded_at=self.ctx.loaded_at,
-                run_id=self.ctx.run_id,
-            )
+
+        def cast() -> Iterator[tuple[pa.Table, int]]:
+            for chunk in chunks:  # cast on the reading thread: it overlaps the write of the last chunk
+                data = cast_chunk(
+                    chunk,
+                    self.data_schema,
+                    table=self.table.name,
+                    key=self.key,
+                    loaded_at=self.ctx.loaded_at,
+                    run_id=self.ctx.run_id,
+                )
+                yield data, chunk.nbytes
+
+        for data, extracted_bytes in prefetched(cast()):
+            self.counts.rows_read += data.num_rows
+            self.counts.bytes_read += extracted_bytes
+            yield data
             self.ctx.progress(self.table.name, self.counts.rows_read)
             log.info("%s: %d rows written", self.table.name, self.counts.rows_read)
+
+    def _metadata_defaults(self) -> dict[str, str]:
+        """Column DEFAULTs (SQL literals both dialects read) that fill the metadata columns."""
+        loaded_at = self.ctx.loaded_at.isoformat()
+        return {LOADED_AT: f"CAST('{loaded_at}' AS TIMESTAMPTZ)", SYNC_RUN_ID: str(int(self.ctx.run_id))}
 
     # --- full load -------------------------------------------------------------------------------
     def _full_load(self, exists: bool) -> tuple[int, datetime | None]:
@@ -262,12 +279,13 @@ class TableSync:
         session.prepare_bulk()
         try:
             with whole():
-                session.create_table(new, self.schema)
+                session.create_table(new, self.schema, defaults=self._metadata_defaults())
                 for data in self._cast_chunks():
                     session.append(new, data)
                     rows += data.num_rows
                     if summed is not None:
                         summed += sum_of_keys(data.column(self.raw_key[0]))
+                session.drop_defaults(new, _METADATA)  # the raw table has none
                 if exists:
                     held = self._held_totals(measure=True)
                     assert held is not None
@@ -317,7 +335,9 @@ class TableSync:
                     session.prepare_bulk()
                 for data in self._cast_chunks(where=where, matching=matching):
                     if not made:
-                        session.create_table(stage, self.schema, staging=True)
+                        session.create_table(
+                            stage, self.schema, staging=True, defaults=self._metadata_defaults()
+                        )
                         made.append(stage)
                     session.append(stage, data)
                     staged += data.num_rows

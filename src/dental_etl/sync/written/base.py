@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -160,13 +160,28 @@ class Session(ABC):
         base = re.split(r"\(", data_type.lower(), maxsplit=1)[0].strip()
         return self.catalogue_families.get(base, base)
 
-    def create_table(self, ref: TableRef, schema: pa.Schema, *, staging: bool = False) -> None:
+    def create_table(
+        self,
+        ref: TableRef,
+        schema: pa.Schema,
+        *,
+        staging: bool = False,
+        defaults: Mapping[str, str] | None = None,
+    ) -> None:
+        """(Re)create `ref`; `defaults`: column -> SQL literal filling rows appended without it."""
         self.drop_table(ref)
-        columns = ", ".join(
-            f"{quote(f.name)} {self.sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in schema
-        )
+        defaults = defaults or {}
+
+        def column(f: pa.Field) -> str:
+            default = f" DEFAULT {defaults[f.name]}" if f.name in defaults else ""
+            return f"{quote(f.name)} {self.sql_type(f.type)}{default}{'' if f.nullable else ' NOT NULL'}"
+
         create = self.staging_create if staging else "CREATE TABLE"
-        self.execute(f"{create} {ref.sql} ({columns})")
+        self.execute(f"{create} {ref.sql} ({', '.join(column(f) for f in schema)})")
+
+    def drop_defaults(self, ref: TableRef, columns: Sequence[str]) -> None:
+        for name in columns:
+            self.execute(f"ALTER TABLE {ref.sql} ALTER COLUMN {quote(name)} DROP DEFAULT")
 
     def drop_table(self, ref: TableRef) -> None:
         self.execute(f"DROP TABLE IF EXISTS {ref.sql}")
