@@ -8,17 +8,18 @@ own settings live under `variables.dental`; the warehouse is whichever SQLMesh g
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
 
-import jinja2
 import msgspec
 import yaml
 
 from dental_etl.errors import ConfigError
 
 CONFIG_FILE = "config.yaml"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 
 
 class MySQLSource(msgspec.Struct, frozen=True):
@@ -185,10 +186,24 @@ class Settings(msgspec.Struct, frozen=True):
         return msgspec.structs.replace(self, source=MySQLSource.from_url(url))
 
 
+_ENV_VAR = re.compile(r"\{\{\s*env_var\(\s*'([^'{}]*)'\s*(?:,\s*'([^'{}]*)'\s*)?\)\s*\}\}")
+
+
 def _render(text: str) -> str:
+    """The file rendered as SQLMesh renders it (jinja2, with `env_var`). A file whose only
+    templates are `{{ env_var('NAME', 'default') }}` — the project's own — is rendered without
+    loading jinja2, a tenth of a second of every `dental` command; anything else goes to jinja2."""
+    simple = _ENV_VAR.sub(lambda m: str(os.environ.get(m[1], m[2])), text)
+    if not any(mark in simple for mark in ("{{", "{%", "{#")):
+        return simple
+    import jinja2
+
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
     env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
-    return env.from_string(text).render()
+    try:
+        return env.from_string(text).render()
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"{exc}") from exc
 
 
 def _read_project_config(project_dir: Path) -> _ProjectConfig:
@@ -196,9 +211,9 @@ def _read_project_config(project_dir: Path) -> _ProjectConfig:
     if not path.is_file():
         raise ConfigError(f"{path} not found: run dental from the project folder or pass --project-dir")
     try:
-        data = yaml.safe_load(_render(path.read_text()))
+        data = yaml.load(_render(path.read_text()), Loader=_YAML_LOADER)
         return msgspec.convert(data, type=_ProjectConfig)
-    except (yaml.YAMLError, jinja2.TemplateError, msgspec.ValidationError) as exc:
+    except (yaml.YAMLError, ConfigError, msgspec.ValidationError) as exc:
         raise ConfigError(f"{path} is not valid: {exc}") from exc
 
 

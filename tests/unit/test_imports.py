@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,9 @@ def test_the_demo_command_default_is_the_demo_database() -> None:
     from dental_etl.cli import demo as demo_command
 
     assert demo_command.DEMO_DATABASE == demo.DEMO_DATABASE
+
+
+def test_the_project_config_is_read_without_jinja() -> None:
+    root = str(Path(__file__).resolve().parents[2])
+    code = f"import pathlib\nfrom dental_etl import settings\nsettings.load_settings(pathlib.Path({root!r}))"
+    assert "jinja2" not in _loaded(code)

@@ -45,8 +45,7 @@ def _table(name: str, columns: list[SourceColumn], key: tuple[str, ...], rows: i
     [
         (
             _col("ProcDate", "date"),
-            "IF(YEAR(`ProcDate`) AND MONTH(`ProcDate`) AND DAYOFMONTH(`ProcDate`), `ProcDate`, NULL)"
-            " AS `procdate`",
+            "IF(TO_DAYS(`ProcDate`) > 365, `ProcDate`, NULL) AS `procdate`",
         ),
         (
             _col("StartTime", "time"),

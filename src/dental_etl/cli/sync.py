@@ -163,8 +163,11 @@ def sync_command(
     ] = False,
 ) -> None:
     """Copy the OpenDental source into the warehouse: full the first time, incremental after."""
+    import gc
+
     from dental_etl.sync.runner import run_sync
 
+    gc.freeze()  # what the imports built lives as long as the process: collections skip it
     state: CliState = ctx.obj
     if json:
         run = run_sync(state.settings, tables, full=full, force=force)

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, cast
 
 import connectorx as cx
 import pyarrow as pa
@@ -28,9 +29,12 @@ import pyarrow.compute as pc
 from dental_etl.errors import TableError
 from dental_etl.mysql import quote_ident
 from dental_etl.settings import MySQLSource
+from dental_etl.sync.keysets import signed64
 from dental_etl.sync.plan import SourceColumn, SourceTable
 
 _PRE_QUERIES = ["SET time_zone = '+00:00'"]
+
+T = TypeVar("T")
 
 _CHAR_TYPES = {"decimal", "numeric", "enum", "set", "json"}
 _DATE_TYPES = {"date", "datetime", "timestamp"}
@@ -40,7 +44,9 @@ def select_expression(col: SourceColumn) -> str:
     """The SELECT item for one column, aliased to its raw name."""
     name = quote_ident(col.name)
     if col.data_type in _DATE_TYPES:
-        expr = f"IF(YEAR({name}) AND MONTH({name}) AND DAYOFMONTH({name}), {name}, NULL)"
+        # TO_DAYS is NULL for a zero month or day and at most 365 in year zero; '0001-01-01' is
+        # day 366. One call instead of YEAR/MONTH/DAYOFMONTH: a quarter less MySQL CPU per date.
+        expr = f"IF(TO_DAYS({name}) > 365, {name}, NULL)"
     elif col.data_type == "time":
         expr = f"CAST(ROUND(TIME_TO_SEC({name}) * 1000000) AS SIGNED)"
     elif col.data_type in _CHAR_TYPES:
@@ -100,6 +106,20 @@ class Extractor:
         items = ", ".join(select_expression(c) for c in table.columns)
         sql = f"SELECT {items} FROM {quote_ident(table.name)}"
         return f"{sql} WHERE {where}" if where else sql
+
+    def key_buckets(
+        self, table: SourceTable, key: str, low: int, width: int, where: str | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """Per bucket of `width` key values from `low` (see `keysets`), among the rows matching
+        `where`: (count, XOR of the keys)."""
+        k = quote_ident(key)
+        sql = (
+            f"SELECT ({k} - {low}) DIV {width} AS b, COUNT(*) AS n, BIT_XOR({k}) AS x "
+            f"FROM {quote_ident(table.name)}{f' WHERE {where}' if where else ''} GROUP BY b ORDER BY NULL"
+        )
+        found = self.read(table.name, sql)
+        columns = (found.column(name).to_pylist() for name in ("b", "n", "x"))
+        return {int(b): (int(n), signed64(int(x))) for b, n, x in zip(*columns, strict=True)}
 
     def keys(self, table: SourceTable, key: tuple[str, ...], where: str | None = None) -> pa.Table:
         """The key columns (raw names) of every row matching `where`."""
@@ -199,11 +219,12 @@ class Extractor:
         return self.read_partitioned(table.name, sql, key, low, high, partitions)
 
 
-def prefetched(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
+def prefetched(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Iterate `chunks` on a background thread, at most `depth` chunks ahead of the consumer.
 
-    connectorx and the warehouse writers release the GIL, so reading chunk N+1 overlaps writing
-    chunk N; memory holds at most depth + 2 chunks. Errors surface in the consumer.
+    connectorx, pyarrow and the warehouse writers release the GIL, so reading (and casting)
+    chunk N+1 overlaps writing chunk N; memory holds at most depth + 2 chunks. Errors surface in
+    the consumer.
     """
     box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -233,8 +254,7 @@ def prefetched(chunks: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]
             if kind == "error":
                 assert isinstance(item, BaseException)
                 raise item
-            assert isinstance(item, pa.Table)
-            yield item
+            yield cast(T, item)
     finally:
         stop.set()
         while worker.is_alive():
@@ -271,11 +291,18 @@ class SourceProbe:
         sql = f"SELECT COUNT(*) FROM {quote_ident(table)}"
         return int(self.fetch_one(f"{sql} WHERE {where}" if where else sql)[0])  # type: ignore[call-overload]
 
-    def count_and_key_sum(self, table: str, key: str) -> tuple[int, int]:
+    def key_summary(self, table: str, key: str) -> tuple[int, int, int | None, int | None]:
+        """(rows, sum, lowest and highest value) of an integer key column: one scan of its index."""
+        k = quote_ident(key)
         with self._conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*), SUM({quote_ident(key)}) FROM {quote_ident(table)}")
-            count, total = cur.fetchone()
-        return int(count), int(total or 0)
+            cur.execute(f"SELECT COUNT(*), SUM({k}), MIN({k}), MAX({k}) FROM {quote_ident(table)}")
+            count, total, low, high = cur.fetchone()
+        return (
+            int(count),
+            int(total or 0),
+            None if low is None else int(low),
+            None if high is None else int(high),
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error

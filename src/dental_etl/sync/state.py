@@ -2,8 +2,10 @@
 fresh machine pointed at the same warehouse resumes where the last sync stopped.
 
 - `_dental.sync_state`: one row per table — strategy, watermark (the highest change-column value
-  copied), the source clock when its last read started, rows. Written in the same transaction
-  as the table's data, so a watermark never runs ahead of the rows it describes.
+  copied), the source clock when its last read started, the rows the raw table holds and the sum
+  of its key (what the delete check compares with the source, without counting the warehouse).
+  Written in the same transaction as the table's data, so neither the watermark nor the figures
+  ever run ahead of the rows they describe.
 - `_dental.sync_runs`: one row per run (status, totals, seconds).
 - `_dental.sync_run_tables`: one row per table per run (mode, rows inserted/updated/deleted,
   bytes, seconds, error) — what `dental status` and the freshness models read.
@@ -11,6 +13,7 @@ fresh machine pointed at the same warehouse resumes where the last sync stopped.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import msgspec
@@ -26,7 +29,7 @@ _DDL = {
     STATE: """
         table_name VARCHAR NOT NULL, strategy VARCHAR NOT NULL, change_column VARCHAR,
         watermark TIMESTAMP, source_read_at TIMESTAMP, row_count BIGINT,
-        last_run_id BIGINT, last_success_at TIMESTAMPTZ, lookback_at TIMESTAMP""",
+        last_run_id BIGINT, last_success_at TIMESTAMPTZ, lookback_at TIMESTAMP, key_sum DECIMAL(38,0)""",
     RUNS: """
         run_id BIGINT NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
         status VARCHAR NOT NULL, source VARCHAR, warehouse VARCHAR, full_reload BOOLEAN,
@@ -50,6 +53,9 @@ class TableState(msgspec.Struct, frozen=True):
     last_run_id: int | None
     last_success_at: datetime | None
     lookback_at: datetime | None = None  # source clock when the lookback window was last re-read
+    # sum of the single integer key over the raw table's `row_count` rows; None for other keys and
+    # for rows written by a loader that did not keep it (then `row_count` is not trusted either)
+    key_sum: int | None = None
 
 
 def ensure(session: Session) -> None:
@@ -61,7 +67,7 @@ def ensure(session: Session) -> None:
         if ref.name not in existing:
             session.execute(f"CREATE TABLE IF NOT EXISTS {ref.sql} ({columns})")
             continue
-        for definition in columns.split(","):
+        for definition in re.split(r",(?![^(]*\))", columns):  # commas outside DECIMAL(p,s)
             name, sql_type = definition.split()[:2]
             if name not in existing[ref.name]:
                 session.execute(f"ALTER TABLE {ref.sql} ADD COLUMN {name} {sql_type}")
@@ -140,9 +146,15 @@ def record_tables(session: Session, run_id: int, results: list[tuple[TableResult
 def load_states(session: Session) -> dict[str, TableState]:
     rows = session.query(
         f"SELECT table_name, strategy, change_column, watermark, source_read_at, row_count, last_run_id, "
-        f"last_success_at, lookback_at FROM {STATE.sql}"
+        f"last_success_at, lookback_at, key_sum FROM {STATE.sql}"
     )
-    return {row[0]: TableState(*row) for row in rows}
+    states = {}
+    for row in rows:
+        state = TableState(*row)
+        if state.key_sum is not None:  # arrives as a Decimal
+            state = msgspec.structs.replace(state, key_sum=int(state.key_sum))
+        states[state.table_name] = state
+    return states
 
 
 def save_state(session: Session, state: TableState) -> None:
@@ -150,7 +162,8 @@ def save_state(session: Session, state: TableState) -> None:
     session.execute(f"DELETE FROM {STATE.sql} WHERE table_name = %s", (state.table_name,))
     session.execute(
         f"INSERT INTO {STATE.sql} (table_name, strategy, change_column, watermark, source_read_at, "
-        "row_count, last_run_id, last_success_at, lookback_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "row_count, last_run_id, last_success_at, lookback_at, key_sum) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             state.table_name,
             state.strategy,
@@ -161,5 +174,6 @@ def save_state(session: Session, state: TableState) -> None:
             state.last_run_id,
             state.last_success_at,
             state.lookback_at,
+            state.key_sum,
         ),
     )

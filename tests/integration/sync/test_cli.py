@@ -147,3 +147,53 @@ def test_an_unknown_table_requested_is_named(source: MySQLSource, tmp_path: Path
         ("nosuch", "failed", "nosuch: no such table in the source"),
         ("patient", "ok", None),
     ]
+
+
+LOADED_AFTER_SYNC = """
+import json, sys
+from dental_etl.cli import main
+sys.argv = ["dental", "--project-dir", sys.argv[1], "sync", "--json"]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_a_sync_process_never_loads_pandas_or_polars(
+    source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, tmp_path: Path
+) -> None:
+    """Start-up is most of an incremental sync: a stray import costs a second on every run."""
+    mysql_execute(
+        source,
+        *TABLES,
+        "CREATE TABLE commlog (CommlogNum bigint NOT NULL AUTO_INCREMENT, Note text NOT NULL,"
+        " DateTStamp timestamp NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp(),"
+        " PRIMARY KEY (CommlogNum))",
+        "INSERT INTO commlog (Note) SELECT 'called' FROM seq_1_to_40",
+    )
+    write_project(tmp_path, source, warehouse, lag_seconds=0)
+
+    def sync() -> set[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", LOADED_AFTER_SYNC, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=cli_environment(),
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    assert not sync() & {"pandas", "polars"}  # full loads
+    mysql_execute(
+        source,
+        "INSERT INTO patient (LName) VALUES ('Okafor')",
+        "DELETE FROM patient WHERE LName = 'Smith'",
+        "UPDATE definition SET ItemName = 'Card' WHERE DefNum = 2",
+        "DELETE FROM commlog WHERE CommlogNum IN (3, 30)",  # found through buckets
+    )
+    assert not sync() & {"pandas", "polars"}  # incremental, with deletes
+    mysql_execute(source, "DELETE FROM commlog WHERE CommlogNum > 10")
+    assert not sync() & {"pandas", "polars"}  # many deletes: whole key sets, compared in Arrow

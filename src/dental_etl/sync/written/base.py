@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -78,6 +78,15 @@ class Session(ABC):
     #: bulk appends can run inside a transaction of this session (DuckDB); PostgreSQL's go through
     #: their own ADBC connection, which commits by itself
     bulk_in_transaction: ClassVar[bool] = False
+    #: integer division of two integers (PostgreSQL's `/` truncates; DuckDB's `/` gives a double)
+    integer_division: ClassVar[str] = "/"
+    #: counting and summing a whole key column is cheap (columnar DuckDB: milliseconds). PostgreSQL
+    #: reads the whole heap for it, so the loader keeps those figures in `_dental.sync_state`.
+    cheap_key_scan: ClassVar[bool] = False
+    #: appended to a correlated "is this staged key in the target?" subquery. PostgreSQL turns a
+    #: plain NOT EXISTS into a hash anti-join that reads the whole target; `OFFSET 0` keeps it a
+    #: primary-key probe per staged row (6 ms instead of 70 ms for 2,000 keys against 110,000).
+    probe_per_row: ClassVar[str] = ""
 
     # --- what each engine implements -------------------------------------------------------------
     @abstractmethod
@@ -103,6 +112,14 @@ class Session(ABC):
     def dependents(self, ref: TableRef) -> list[str]:
         """Views bound to this table (which a DROP would break); none where views bind late."""
         return []
+
+    def prepare_bulk(self) -> None:  # noqa: B027 (optional hook)
+        """Bulk I/O is coming: open what it needs in the background (PostgreSQL: the ADBC driver)."""
+
+    @property
+    def has_bit_xor(self) -> bool:
+        """The `bit_xor` aggregate exists (bucketed key comparison needs it)."""
+        return True
 
     # --- shared SQL ------------------------------------------------------------------------------
     def sql_type(self, arrow_type: pa.DataType) -> str:
@@ -145,13 +162,28 @@ class Session(ABC):
         base = re.split(r"\(", data_type.lower(), maxsplit=1)[0].strip()
         return self.catalogue_families.get(base, base)
 
-    def create_table(self, ref: TableRef, schema: pa.Schema, *, staging: bool = False) -> None:
+    def create_table(
+        self,
+        ref: TableRef,
+        schema: pa.Schema,
+        *,
+        staging: bool = False,
+        defaults: Mapping[str, str] | None = None,
+    ) -> None:
+        """(Re)create `ref`; `defaults`: column -> SQL literal filling rows appended without it."""
         self.drop_table(ref)
-        columns = ", ".join(
-            f"{quote(f.name)} {self.sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in schema
-        )
+        defaults = defaults or {}
+
+        def column(f: pa.Field) -> str:
+            default = f" DEFAULT {defaults[f.name]}" if f.name in defaults else ""
+            return f"{quote(f.name)} {self.sql_type(f.type)}{default}{'' if f.nullable else ' NOT NULL'}"
+
         create = self.staging_create if staging else "CREATE TABLE"
-        self.execute(f"{create} {ref.sql} ({columns})")
+        self.execute(f"{create} {ref.sql} ({', '.join(column(f) for f in schema)})")
+
+    def drop_defaults(self, ref: TableRef, columns: Sequence[str]) -> None:
+        for name in columns:
+            self.execute(f"ALTER TABLE {ref.sql} ALTER COLUMN {quote(name)} DROP DEFAULT")
 
     def drop_table(self, ref: TableRef) -> None:
         self.execute(f"DROP TABLE IF EXISTS {ref.sql}")
@@ -165,18 +197,63 @@ class Session(ABC):
     def row_count(self, ref: TableRef) -> int:
         return int(self.query(f"SELECT count(*) FROM {ref.sql}")[0][0])
 
-    def count_and_key_sum(self, ref: TableRef, key: str) -> tuple[int, int]:
-        count, total = self.query(f"SELECT count(*), sum({quote(key)}) FROM {ref.sql}")[0]
-        return int(count), int(total or 0)
+    def key_totals(self, ref: TableRef, sum_key: str | None) -> tuple[int, int | None]:
+        """(rows, sum of `sum_key`) of a table; the sum is None without a `sum_key`."""
+        total = f"sum({quote(sum_key)})" if sum_key else "NULL"
+        count, summed = self.query(f"SELECT count(*), {total} FROM {ref.sql}")[0]
+        return int(count), (int(summed or 0) if sum_key else None)
 
-    def new_key_count_and_sum(self, stage: TableRef, target: TableRef, key: str) -> tuple[int, int]:
-        """Staged keys not yet in the target: how many, and their sum."""
-        k = quote(key)
-        count, total = self.query(
-            f"SELECT count(*), sum(s.{k}) FROM {stage.sql} s WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {target.sql} t WHERE t.{k} = s.{k})"
+    def new_key_totals(
+        self, stage: TableRef, target: TableRef, key: Sequence[str], sum_key: str | None
+    ) -> tuple[int, int | None]:
+        """Staged keys not yet in the target: how many, and the sum of `sum_key` over them."""
+        matches = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
+        total = f"sum(s.{quote(sum_key)})" if sum_key else "NULL"
+        count, summed = self.query(
+            f"SELECT count(*), {total} FROM {stage.sql} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {target.sql} t WHERE {matches}{self.probe_per_row})"
         )[0]
-        return int(count), int(total or 0)
+        return int(count), (int(summed or 0) if sum_key else None)
+
+    def key_range(self, ref: TableRef, key: str) -> tuple[int | None, int | None]:
+        low, high = self.query(f"SELECT min({quote(key)}), max({quote(key)}) FROM {ref.sql}")[0]
+        return (None if low is None else int(low)), (None if high is None else int(high))
+
+    def key_buckets(
+        self,
+        target: TableRef,
+        stage: TableRef | None,
+        key: str,
+        low: int,
+        width: int,
+        where: str | None = None,
+    ) -> tuple[dict[int, tuple[int, int]], int, int]:
+        """Per bucket of the keys the target will hold after the upsert (its own and the staged
+        new ones) that match `where` (on the key column, unqualified): (count, XOR); and the
+        count and key sum over all of them."""
+        k, div = quote(key), self.integer_division
+        parts = [f"SELECT ({k} - {low}) {div} {width} AS b, {k} AS k FROM {target.sql}"]
+        if where:
+            parts[0] += f" WHERE {where}"
+        if stage is not None:
+            parts.append(
+                f"SELECT ({k} - {low}) {div} {width}, {k} FROM {stage.sql} s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {target.sql} t WHERE t.{k} = s.{k}{self.probe_per_row})"
+                + (f" AND ({where})" if where else "")
+            )
+        rows = self.query(
+            f"SELECT b, count(*), bit_xor(k), sum(k) FROM ({' UNION ALL '.join(parts)}) x GROUP BY b"
+        )
+        buckets = {int(b): (int(n), int(x)) for b, n, x, _ in rows}
+        return buckets, sum(n for n, _ in buckets.values()), sum(int(t) for *_, t in rows)
+
+    def keys_in_ranges(self, target: TableRef, stage: TableRef | None, key: str, where: str) -> pa.Table:
+        """The distinct keys of the target and the stage that satisfy `where` (a key-range predicate)."""
+        k = quote(key)
+        sql = f"SELECT {k} FROM {target.sql} WHERE {where}"
+        if stage is not None:
+            sql += f" UNION SELECT {k} FROM {stage.sql} WHERE {where}"
+        return self.fetch_arrow(sql)
 
     def swap_in(self, new: TableRef, target: TableRef, columns: Sequence[str]) -> None:
         """Replace `target` by `new` inside the caller's transaction; readers see old or new.
@@ -203,13 +280,14 @@ class Session(ABC):
         key: Sequence[str],
         columns: Sequence[str],
         compared: Sequence[str],
+        staged: int,
     ) -> tuple[int, int]:
-        """Write staged rows into `target` by key: (inserted, updated).
+        """Write the `staged` rows into `target` by key: (inserted, updated).
 
         A staged row whose key the target holds replaces it only when one of the `compared`
         columns differs; an identical re-read (a lookback window, a lagged watermark) leaves the
         target row alone, with its `_sync_run_id` and `_loaded_at`, so the models see no change."""
-        if self.row_count(stage) == 0:
+        if staged == 0:
             return 0, 0
         updated = self.execute(
             f"DELETE FROM {target.sql} AS t USING {stage.sql} AS s WHERE {_same_key(key)}"
@@ -217,8 +295,8 @@ class Session(ABC):
         )
         cols = ", ".join(quote(c) for c in columns)
         written = self.execute(
-            f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {stage.sql} AS s"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {target.sql} AS t WHERE {_same_key(key)})"
+            f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {stage.sql} AS s WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {target.sql} AS t WHERE {_same_key(key)}{self.probe_per_row})"
         )
         return written - updated, updated
 

@@ -113,53 +113,65 @@ class DuckDBSession(Session):
         "boolean": "bool",
     }
     bulk_in_transaction = True
+    integer_division = "//"
+    cheap_key_scan = True
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, write_lock: threading.RLock) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, call_lock: threading.Lock) -> None:
         self._cur = cursor
-        # Two cursors of one DuckDB database writing at once deadlocked inside DuckDB (seen in CI:
-        # one cursor's COMMIT against another's Arrow INSERT). The writer's re-entrant lock makes
-        # write transactions and bulk appends one at a time; extraction still runs in parallel
-        # for tables outside a transaction.
-        self._write_lock = write_lock
+        # Two cursors of one DuckDB database deadlocked inside DuckDB when their calls overlapped
+        # (seen in CI: one cursor's COMMIT against another's Arrow INSERT, both threads parked).
+        # The writer's lock makes every call into DuckDB — statement, Arrow view, fetch — one at
+        # a time, and no call waits for another cursor's open transaction (DuckDB reports write
+        # conflicts instead of waiting; the automatic checkpoint at COMMIT only tries its lock).
+        # Transactions interleave: one table's extraction and casting (connectorx, pyarrow)
+        # overlap another table's DuckDB writes.
+        self._lock = call_lock
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        result = self._cur.execute(_render(sql, params))
-        if not sql.lstrip().upper().startswith(("INSERT", "DELETE", "UPDATE")):
-            return 0
-        row = result.fetchone()
+        with self._lock:
+            result = self._cur.execute(_render(sql, params))
+            if not sql.lstrip().upper().startswith(("INSERT", "DELETE", "UPDATE")):
+                return 0
+            row = result.fetchone()
         return int(row[0]) if row else 0
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cur.execute(_render(sql, params)).fetchall()
+        with self._lock:
+            return self._cur.execute(_render(sql, params)).fetchall()
 
     def fetch_arrow(self, sql: str) -> pa.Table:
-        return self._cur.execute(sql).to_arrow_table()
+        with self._lock:
+            return self._cur.execute(sql).to_arrow_table()
 
     def append(self, ref: TableRef, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
         view = f"_dental_batch_{next(_views)}"
-        # through the Arrow C stream interface: `register(name, table)` makes DuckDB import pandas
-        self._cur.from_arrow(data.__arrow_c_stream__()).create_view(view)
-        try:
-            with self._write_lock:
+        with self._lock:
+            # through the Arrow C stream interface: `register(name, table)` makes DuckDB import pandas
+            self._cur.from_arrow(data.__arrow_c_stream__()).create_view(view)
+            try:
                 self._cur.execute(f"INSERT INTO {ref.sql} BY NAME SELECT * FROM {view}")
-        finally:
-            self._cur.execute(f"DROP VIEW IF EXISTS {view}")
+            finally:
+                self._cur.execute(f"DROP VIEW IF EXISTS {view}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._write_lock:
-            self._cur.execute("BEGIN TRANSACTION")
-            try:
-                yield
-            except BaseException:
-                self._cur.execute("ROLLBACK")
-                raise
-            self._cur.execute("COMMIT")
+        self._call("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._call("ROLLBACK")
+            raise
+        self._call("COMMIT")
+
+    def _call(self, sql: str) -> None:
+        with self._lock:
+            self._cur.execute(sql)
 
     def close(self) -> None:
-        self._cur.close()
+        with self._lock:
+            self._cur.close()
 
 
 class DuckDBWriter(Writer):
@@ -172,14 +184,16 @@ class DuckDBWriter(Writer):
     ) -> None:
         self.target = target
         self._conn = open_database(target, memory_limit=memory_limit, read_only=read_only)
-        self._write_lock = threading.RLock()
+        self._call_lock = threading.Lock()
 
     @property
     def display(self) -> str:
         return self.target.display
 
     def session(self) -> DuckDBSession:
-        return DuckDBSession(self._conn.cursor(), self._write_lock)
+        with self._call_lock:
+            cursor = self._conn.cursor()
+        return DuckDBSession(cursor, self._call_lock)
 
     @contextmanager
     def run_lock(self) -> Iterator[None]:

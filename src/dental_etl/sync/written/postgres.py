@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from dental_etl.errors import WarehouseUnreachable
 from dental_etl.settings import PostgresWarehouse
-from dental_etl.sync.written.adbc_bulk import AdbcBulk
+from dental_etl.sync.written.adbc_bulk import AdbcBulk, SharedDatabase
 from dental_etl.sync.written.base import Session, TableRef, Writer, quote
 
 _LOCK_KEY = 0x64656E74616C  # "dental": one sync at a time per PostgreSQL database
@@ -82,18 +82,27 @@ class PostgresSession(Session):
     }
     staging_create = "CREATE UNLOGGED TABLE"
     primary_key_constraint = True
+    probe_per_row = " OFFSET 0"
 
-    def __init__(self, target: PostgresWarehouse) -> None:
+    def __init__(self, target: PostgresWarehouse, bulk: SharedDatabase) -> None:
         self._target = target
         self._control = connect_control(target)
+        self._shared = bulk
         self._bulk_conn: AdbcBulk | None = None
+
+    def prepare_bulk(self) -> None:
+        self._shared.warm()
+
+    @property
+    def has_bit_xor(self) -> bool:
+        return self._control.info.server_version >= 140000
 
     @property
     def _bulk(self) -> AdbcBulk:
-        """The ADBC connection, opened on first bulk I/O (~70 ms; unchanged tables never need it)."""
+        """The ADBC connection, opened on first bulk I/O (unchanged tables never need it)."""
         if self._bulk_conn is None:
             try:
-                self._bulk_conn = AdbcBulk(self._target.url)
+                self._bulk_conn = AdbcBulk(self._shared)
             except adbc_driver_manager.Error as exc:
                 raise translate(exc, self._target) from None
         return self._bulk_conn
@@ -166,13 +175,18 @@ class PostgresWriter(Writer):
     def __init__(self, target: PostgresWarehouse) -> None:
         self.target = target
         connect_control(target).close()  # fail fast, with the one-line message
+        self._bulk = SharedDatabase(target.url)
 
     @property
     def display(self) -> str:
         return self.target.display
 
     def session(self) -> PostgresSession:
-        return PostgresSession(self.target)
+        return PostgresSession(self.target, self._bulk)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._bulk.close()
 
     @contextmanager
     def run_lock(self) -> Iterator[None]:
