@@ -11,7 +11,10 @@ or when it holds a row written by a newer sync run (`_sync_run_id`) than any sta
 loader writes a re-read row only when its content changed (lookback windows and reloads of small
 tables leave identical rows, and their run id, alone), so a newer run id means a real change.
 
-The question is one portable query (PostgreSQL and DuckDB alike), one row per core table.
+The question is one portable query (PostgreSQL and DuckDB alike), one row per table asked about.
+Only the tables a loader run committed since the last transform are asked about: the loader's
+`_dental.sync_state` records, in the same transaction as a table's rows, the run that last wrote
+it, and a table no run touched cannot have changed.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from dental_etl.opendental.schema import Schema, load_schema
 from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID
 
 
-def detection_sql(schema: Schema | None = None) -> str:
-    """One row per core table: (table_name, changed)."""
+def detection_sql(tables: t.Iterable[str] | None = None, schema: Schema | None = None) -> str:
+    """One row per core table (or per named one): (table_name, changed)."""
     schema = schema or load_schema()
+    wanted = None if tables is None else set(tables)
     parts = []
     for table in schema:
+        if wanted is not None and table.name not in wanted:
+            continue
         raw, staged = f"{RAW_SCHEMA}.{table.name}", f"staging.stg_{table.name}"
         changed = (
             f"(SELECT COUNT(*) FROM {raw}) <> (SELECT COUNT(*) FROM {staged})"
@@ -37,9 +43,24 @@ def detection_sql(schema: Schema | None = None) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def changed_tables(ctx: t.Any) -> set[str]:
-    """The raw tables whose staging model is out of date, asked of the context's warehouse."""
-    return {str(name) for name, changed in ctx.engine_adapter.fetchall(detection_sql()) if changed}
+def loader_progress(adapter: t.Any) -> dict[str, int] | None:
+    """Table -> the last loader run that committed it (`_dental.sync_state.last_run_id`), or None
+    when the raw tables were not written by `dental sync` (the demo writes them directly)."""
+    try:
+        rows = adapter.fetchall("SELECT table_name, last_run_id FROM _dental.sync_state")
+    except Exception:  # no loader state in this warehouse
+        return None
+    return {str(name): int(run) for name, run in rows if run is not None}
+
+
+def changed_tables(ctx: t.Any, candidates: t.Iterable[str] | None = None) -> set[str]:
+    """The raw tables whose staging model is out of date, asked of the context's warehouse; only
+    `candidates` are looked at when given (counting whole tables is not free in PostgreSQL)."""
+    names = None if candidates is None else sorted(candidates)
+    if names == []:
+        return set()
+    sql = detection_sql(names)
+    return {str(name) for name, changed in ctx.engine_adapter.fetchall(sql) if changed}
 
 
 def date_dependent_models(ctx: t.Any) -> list[str]:

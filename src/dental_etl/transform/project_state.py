@@ -35,6 +35,7 @@ class ProjectState(msgspec.Struct, frozen=True):
     plan_id: str  # the production environment's plan id after it
     date_dependent_models: list[str]  # models that read @execution_ds ...
     run_date: str | None = None  # ... and the @execution_ds they were last refreshed for
+    synced_through: int | None = None  # the newest loader run the last transform had seen
 
 
 def project_fingerprint(project_dir: Path) -> str:
@@ -64,17 +65,22 @@ def read_state(adapter: t.Any) -> ProjectState | None:
     """The recorded state, or None (never planned by `run_transform`, or an older layout)."""
     try:
         rows = adapter.fetchall(
-            f"SELECT fingerprint, plan_id, date_dependent_models, run_date FROM {STATE_TABLE}",
+            "SELECT fingerprint, plan_id, date_dependent_models, run_date, synced_through"
+            f" FROM {STATE_TABLE}",
             quote_identifiers=False,
         )
     except Exception:  # no table yet: the first transform on this warehouse
         return None
     if len(rows) != 1:
         return None
-    fingerprint, plan_id, models, run_date = rows[0]
+    fingerprint, plan_id, models, run_date, synced_through = rows[0]
     try:
         return ProjectState(
-            str(fingerprint), str(plan_id), list(json.loads(models)), str(run_date) if run_date else None
+            str(fingerprint),
+            str(plan_id),
+            list(json.loads(models)),
+            str(run_date) if run_date else None,
+            int(synced_through) if synced_through is not None else None,
         )
     except (TypeError, ValueError):
         return None
@@ -89,6 +95,7 @@ def write_state(adapter: t.Any, state: ProjectState) -> None:
             _quoted(state.plan_id),
             _quoted(json.dumps(state.date_dependent_models)),
             _quoted(state.run_date) if state.run_date else "NULL",
+            str(int(state.synced_through)) if state.synced_through is not None else "NULL",
             f"CAST({_quoted(written_at)} AS TIMESTAMP)",
         ]
     )
@@ -97,7 +104,8 @@ def write_state(adapter: t.Any, state: ProjectState) -> None:
         for sql in (
             f"DROP TABLE IF EXISTS {STATE_TABLE}",
             f"CREATE TABLE {STATE_TABLE} (fingerprint TEXT NOT NULL, plan_id TEXT NOT NULL,"
-            " date_dependent_models TEXT NOT NULL, run_date TEXT, written_at TIMESTAMP NOT NULL)",
+            " date_dependent_models TEXT NOT NULL, run_date TEXT, synced_through BIGINT,"
+            " written_at TIMESTAMP NOT NULL)",
             f"INSERT INTO {STATE_TABLE} VALUES ({values})",
         ):
             adapter.execute(sql, quote_identifiers=False)

@@ -24,7 +24,12 @@ import msgspec
 
 from dental_etl.errors import TransformFailed, WarehouseUnreachable
 from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
-from dental_etl.transform.changes import changed_tables, date_dependent_models, run_selection
+from dental_etl.transform.changes import (
+    changed_tables,
+    date_dependent_models,
+    loader_progress,
+    run_selection,
+)
 from dental_etl.transform.project_state import ProjectState, project_fingerprint, read_state, write_state
 
 if t.TYPE_CHECKING:
@@ -207,6 +212,10 @@ def run_transform(
             fingerprint = project_fingerprint(settings.project_dir)
             known = read_state(ctx.engine_adapter)
             environment = ctx.state_reader.get_environment(c.PROD)
+            # what the loader had committed before anything below reads raw (a sync committing
+            # meanwhile is looked at again next time)
+            progress = loader_progress(ctx.engine_adapter)
+            synced_through = max(progress.values(), default=None) if progress else None
         except Exception as exc:
             _fail("reading SQLMesh state", settings, console, exc)
         unchanged = (
@@ -242,6 +251,7 @@ def run_transform(
                     environment.plan_id,
                     date_dependent_models(ctx),
                     known.run_date if known else None,
+                    known.synced_through if known else None,
                 )
             except Exception as exc:
                 _fail("plan", settings, console, exc)
@@ -258,7 +268,7 @@ def run_transform(
                 # Only what a change reaches: the changed tables' staging models and everything
                 # downstream of them, their raw audits, and the date-dependent models (a plan has
                 # just rebuilt the models it changed, on the current data).
-                tables_changed = sorted(changed_tables(ctx))
+                tables_changed = sorted(changed_tables(ctx, _touched(progress, known.synced_through)))
                 dated = known.date_dependent_models if known.run_date != run_date else []
                 selection = run_selection(tables_changed, dated)
                 if selection:
@@ -276,7 +286,10 @@ def run_transform(
                 _fail("run", settings, console, exc)
         assert known is not None
         try:
-            write_state(ctx.engine_adapter, msgspec.structs.replace(known, run_date=run_date))
+            write_state(
+                ctx.engine_adapter,
+                msgspec.structs.replace(known, run_date=run_date, synced_through=synced_through),
+            )
         except Exception as exc:
             _fail("recording the run", settings, console, exc)
         finished = time.perf_counter()
@@ -301,6 +314,14 @@ def run_transform(
             for name, sec in sorted(console.seconds.items(), key=lambda kv: -kv[1])
         },
     )
+
+
+def _touched(progress: dict[str, int] | None, synced_through: int | None) -> set[str] | None:
+    """The tables a loader run committed after `synced_through` (None: every table must be asked,
+    the first time, or when the warehouse's loader state went back in time, as after a restore)."""
+    if progress is None or synced_through is None or max(progress.values(), default=-1) < synced_through:
+        return None
+    return {name for name, run in progress.items() if run > synced_through}
 
 
 def _short(name: str) -> str:
