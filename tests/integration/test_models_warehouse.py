@@ -1,11 +1,12 @@
 """The whole pipeline over a small synthetic practice: generated into MariaDB, copied by `dental
 sync` into DuckDB and into PostgreSQL, then the SQLMesh project built on each.
 
-The KPIs in the marts must equal an independent computation made here, in polars, straight from
-the generator's OpenDental tables for the same seed (not by calling the models): production,
-income (patient and insurance), write-offs, adjustments, new patients, broken appointments, and
-the A/R aging of every family, which must also equal the balances the generator stored on the
-guarantors (docs/ledger_rules.md). Then a day of activity (`apply_changes`) is synced and the
+The KPIs in the marts must equal an independent computation made here, in polars, over the
+OpenDental tables read straight from the MariaDB source with pymysql (not by calling the models,
+not through the loader): production, income (patient and insurance), write-offs, adjustments,
+new patients, broken appointments, production and scheduled hours per provider, and the A/R aging
+of every family, which must equal the balances the generator stored on the guarantors
+(docs/ledger_rules.md). Then a day of activity (`apply_changes`) is synced and the
 models run incrementally: staging touches only the changed rows, and every mart equals a full
 rebuild from scratch.
 """
@@ -148,9 +149,62 @@ def _by_month(frame: pl.DataFrame, column: str, value: pl.Expr, name: str) -> pl
     return _dated(frame, column).group_by("month").agg(value.sum().alias(name))
 
 
+# the OpenDental columns the oracle reads, per table
+ORACLE_COLUMNS = {
+    "procedurelog": [
+        "PatNum",
+        "ProvNum",
+        "CodeNum",
+        "ProcStatus",
+        "ProcDate",
+        "ProcFee",
+        "UnitQty",
+        "BaseUnits",
+    ],
+    "paysplit": ["UnearnedType", "DatePay", "SplitAmt"],
+    "claimproc": ["Status", "ClaimPaymentNum", "DateCP", "WriteOff", "InsPayAmt"],
+    "claimpayment": ["ClaimPaymentNum", "CheckDate"],
+    "adjustment": ["AdjDate", "AdjAmt"],
+    "procedurecode": ["CodeNum", "ProcCode"],
+    "patient": [
+        *("PatNum", "PatStatus", "Guarantor", "InsEst"),
+        *("Bal_0_30", "Bal_31_60", "Bal_61_90", "BalOver90", "BalTotal"),
+    ],
+    "histappointment": ["AptNum", "HistApptAction", "AptStatus", "HistDateTStamp"],
+    "appointment": ["AptNum", "AptStatus", "AptDateTime"],
+    "schedule": ["SchedDate", "SchedType", "ProvNum", "StartTime", "StopTime"],
+}
+
+
+def source_tables(source: MySQLSource) -> dict[str, pl.DataFrame]:
+    """The oracle's tables read straight from MariaDB with pymysql (not the loader, not the
+    generator's frames); zero dates (no date in OpenDental) become NULL."""
+    frames = {}
+    with connect(source) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION time_zone = '+00:00'")
+        for table, columns in ORACLE_COLUMNS.items():
+            cur.execute(
+                "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS"
+                " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+                (source.database, table),
+            )
+            types = dict(cur.fetchall())
+            select = ", ".join(
+                f"IF(MONTH(`{c}`) = 0 OR DAY(`{c}`) = 0, NULL, `{c}`)"
+                if types[c] in {"date", "datetime", "timestamp"}
+                else f"`{c}`"
+                for c in columns
+            )
+            cur.execute(f"SELECT {select} FROM `{table}`")
+            frames[table] = pl.DataFrame(
+                list(cur.fetchall()), schema=columns, orient="row", infer_schema_length=None
+            )
+    return frames
+
+
 @pytest.fixture(scope="module")
-def oracle(practice: Practice) -> dict[str, pl.DataFrame]:
-    t = practice.tables
+def oracle(source: MySQLSource) -> dict[str, pl.DataFrame]:
+    t = source_tables(source)
     procs, splits, cps = t["procedurelog"], t["paysplit"], t["claimproc"]
     done = procs.filter(pl.col("ProcStatus") == 2)
     received = cps.filter(pl.col("Status").is_in([1, 4]))
@@ -207,7 +261,38 @@ def oracle(practice: Practice) -> dict[str, pl.DataFrame]:
         bal_total="BalTotal",
         ins_est="InsEst",
     )
-    return {"monthly": monthly, "new_patients": new_patients, "broken": broken_monthly, "aging": stored}
+
+    # per provider and month: production credited to the procedure's provider, and the hours of
+    # the provider's schedule blocks (SchedType 1) worked up to the run date
+    by_provider = (
+        _dated(done, "ProcDate")
+        .group_by("month", "ProvNum")
+        .agg(gross=(pl.col("ProcFee") * (pl.col("UnitQty") + pl.col("BaseUnits"))).sum())
+    )
+    blocks = _dated(t["schedule"], "SchedDate").filter(
+        (pl.col("SchedType") == 1)
+        & (pl.col("ProvNum") != 0)
+        & (pl.col("SchedDate") <= TODAY)
+        & (pl.col("StopTime") > pl.col("StartTime"))
+    )
+    hours = blocks.group_by("month", "ProvNum").agg(
+        hours=((pl.col("StopTime") - pl.col("StartTime")).dt.total_seconds() / 3600).sum()
+    )
+    providers = (
+        by_provider.join(hours, on=["month", "ProvNum"], how="full", coalesce=True)
+        .with_columns(pl.col("gross", "hours").fill_null(0.0))
+        .with_columns(
+            key=pl.format("{} {}", "month", "ProvNum"),
+            per_hour=pl.when(pl.col("hours") > 0).then(pl.col("gross") / pl.col("hours")).otherwise(0.0),
+        )
+    )
+    return {
+        "monthly": monthly,
+        "new_patients": new_patients,
+        "broken": broken_monthly,
+        "aging": stored,
+        "providers": providers,
+    }
 
 
 def assert_same(expected: pl.DataFrame, actual: pl.DataFrame, key: str, columns: list[str]) -> None:
@@ -288,6 +373,27 @@ def test_new_patients_and_broken_appointments_equal_the_source(
     )
     assert oracle["broken"]["broken"].sum() > 10
     assert_same(oracle["broken"], broken.with_columns(pl.col("month").cast(pl.Date)), "month", ["broken"])
+
+
+def test_provider_production_and_scheduled_hours_equal_the_source(
+    warehouse: DuckDBWarehouse | PostgresWarehouse, oracle: dict[str, pl.DataFrame]
+) -> None:
+    mart = read(
+        warehouse,
+        """
+        SELECT month_start AS month, provider_id, gross_production AS gross, scheduled_hours AS hours,
+               COALESCE(production_per_scheduled_hour, 0) AS per_hour
+        FROM marts.provider_performance
+        """,
+    ).select(
+        key=pl.format("{} {}", pl.col("month").cast(pl.Date), "provider_id"),
+        gross="gross",
+        hours="hours",
+        per_hour="per_hour",
+    )
+    expected = oracle["providers"]
+    assert expected["ProvNum"].n_unique() >= 2 and expected["hours"].sum() > 500
+    assert_same(expected, mart, "key", ["gross", "hours", "per_hour"])
 
 
 def test_duckdb_and_postgres_marts_agree(
