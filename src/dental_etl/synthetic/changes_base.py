@@ -32,7 +32,7 @@ class ActionsBase:
 
     def __init__(self, cur: pymysql.cursors.Cursor, rng: np.random.Generator, day: date) -> None:
         self.cur, self.rng, self.day = cur, rng, day
-        self._key_range: dict[str, tuple] = {}
+        self._key_range: dict[tuple[str, str], tuple] = {}
         self._upcoming: list[tuple] | None = None
         self.counts: dict[str, dict[str, int]] = defaultdict(
             lambda: {"inserted": 0, "updated": 0, "deleted": 0}
@@ -92,11 +92,16 @@ class ActionsBase:
         return row
 
     def _random_row(self, table: str, key: str, where: str, columns: str) -> tuple | None:
-        """A random row matching `where`: probe a random point of the primary-key range and walk the
-        key index to the next match (no ORDER BY RAND(), no scan of a big table per action)."""
-        if table not in self._key_range:
-            self._key_range[table] = self._one(f"SELECT MIN({key}), MAX({key}) FROM {table}") or (None, None)
-        low, high = self._key_range[table]
+        """A random row matching `where`: probe a random point of the matching rows' key range and
+        walk the key index to the next match (no ORDER BY RAND(), no scan of a big table per action).
+        The range is the matching rows' own, found once per table and condition: rows that match
+        only at the end of the table (scheduled appointments) would otherwise cost a walk over
+        most of the table for every pick."""
+        if (table, where) not in self._key_range:
+            self._key_range[table, where] = self._one(
+                f"SELECT MIN({key}), MAX({key}) FROM {table} WHERE {where}"
+            ) or (None, None)
+        low, high = self._key_range[table, where]
         if low is None:
             return None
         pivot = int(self.rng.integers(int(low), int(high) + 1))
