@@ -160,9 +160,7 @@ class KeySets:
                 source |= self.extractor.key_buckets(
                     self.table, single, low, width, keysets.range_predicate(quote_ident(single), part)
                 )
-                held |= self.session.key_buckets(
-                    self.target, self.stage, raw, low, width, keysets.range_predicate(quote(raw), part)
-                )[0]
+                held |= self.session.key_buckets(self.target, self.stage, raw, low, width, part)[0]
         if not leaves:
             return None
         leaves.sort()
@@ -171,8 +169,7 @@ class KeySets:
         for part in keysets.batches(leaves):
             where = keysets.range_predicate(quote_ident(single), part)
             source_keys.append(self.extractor.keys(self.table, (single,), where).column(0).combine_chunks())
-            where = keysets.range_predicate(quote(raw), part)
-            found_keys = self.session.keys_in_ranges(self.target, self.stage, raw, where)
+            found_keys = self.session.keys_in_ranges(self.target, self.stage, raw, part)
             candidates.append(found_keys.column(0).combine_chunks())
         key_type = self._key_type(raw)
         kept = pa.concat_arrays([a.cast(key_type) for a in source_keys])

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from dental_etl import raw_schema
+from dental_etl.sync import keysets
+from dental_etl.sync.keysets import KeyRange
 
 RAW = "raw"
 CONTROL = "_dental"
@@ -87,6 +89,11 @@ class Session(ABC):
     #: plain NOT EXISTS into a hash anti-join that reads the whole target; `OFFSET 0` keeps it a
     #: primary-key probe per staged row (6 ms instead of 70 ms for 2,000 keys against 110,000).
     probe_per_row: ClassVar[str] = ""
+    #: a scan restricted to hundreds of key ranges joins them as a VALUES list (PostgreSQL: an
+    #: index range scan per range; as an OR list it tested every row of the table against every
+    #: range, 5 s for 500 ranges of a 470,000-row table against 43 ms) rather than filtering by
+    #: an OR list (DuckDB: a vectorised scan, twice as fast as its range join)
+    ranges_by_join: ClassVar[bool] = False
 
     # --- what each engine implements -------------------------------------------------------------
     @abstractmethod
@@ -226,20 +233,20 @@ class Session(ABC):
         key: str,
         low: int,
         width: int,
-        where: str | None = None,
+        ranges: Sequence[KeyRange] = (),
     ) -> tuple[dict[int, tuple[int, int]], int, int]:
         """Per bucket of the keys the target will hold after the upsert (its own and the staged
-        new ones) that match `where` (on the key column, unqualified): (count, XOR); and the
-        count and key sum over all of them."""
+        new ones), within `ranges` when given: (count, XOR); and the count and key sum over all
+        of them."""
         k, div = quote(key), self.integer_division
-        parts = [f"SELECT ({k} - {low}) {div} {width} AS b, {k} AS k FROM {target.sql}"]
-        if where:
-            parts[0] += f" WHERE {where}"
+        parts = [
+            f"SELECT ({k} - {low}) {div} {width} AS b, {k} AS k FROM {self._keys_within(target, key, ranges)}"
+        ]
         if stage is not None:
             parts.append(
                 f"SELECT ({k} - {low}) {div} {width}, {k} FROM {stage.sql} s WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {target.sql} t WHERE t.{k} = s.{k}{self.probe_per_row})"
-                + (f" AND ({where})" if where else "")
+                + (f" AND ({keysets.range_predicate(k, ranges)})" if ranges else "")
             )
         rows = self.query(
             f"SELECT b, count(*), bit_xor(k), sum(k) FROM ({' UNION ALL '.join(parts)}) x GROUP BY b"
@@ -247,13 +254,28 @@ class Session(ABC):
         buckets = {int(b): (int(n), int(x)) for b, n, x, _ in rows}
         return buckets, sum(n for n, _ in buckets.values()), sum(int(t) for *_, t in rows)
 
-    def keys_in_ranges(self, target: TableRef, stage: TableRef | None, key: str, where: str) -> pa.Table:
-        """The distinct keys of the target and the stage that satisfy `where` (a key-range predicate)."""
+    def keys_in_ranges(
+        self, target: TableRef, stage: TableRef | None, key: str, ranges: Sequence[KeyRange]
+    ) -> pa.Table:
+        """The distinct keys of the target and the stage within `ranges`."""
         k = quote(key)
-        sql = f"SELECT {k} FROM {target.sql} WHERE {where}"
+        sql = f"SELECT {k} FROM {self._keys_within(target, key, ranges)}"
         if stage is not None:
-            sql += f" UNION SELECT {k} FROM {stage.sql} WHERE {where}"
+            sql += f" UNION SELECT {k} FROM {stage.sql} WHERE {keysets.range_predicate(k, ranges)}"
         return self.fetch_arrow(sql)
+
+    def _keys_within(self, ref: TableRef, key: str, ranges: Sequence[KeyRange]) -> str:
+        """A FROM item: the rows of `ref` whose `key` lies in `ranges` (all rows without ranges)."""
+        if not ranges:
+            return ref.sql
+        k = quote(key)
+        if self.ranges_by_join:
+            values = ", ".join(f"({first}, {end})" for first, end in ranges)
+            return (
+                f"(SELECT t.{k} FROM {ref.sql} t JOIN (VALUES {values}) AS r(lo, hi)"
+                f" ON t.{k} >= r.lo AND t.{k} < r.hi) AS within_ranges"
+            )
+        return f"(SELECT {k} FROM {ref.sql} WHERE {keysets.range_predicate(k, ranges)}) AS within_ranges"
 
     def swap_in(self, new: TableRef, target: TableRef, columns: Sequence[str]) -> None:
         """Replace `target` by `new` inside the caller's transaction; readers see old or new.
