@@ -24,6 +24,8 @@ FAMILY_WEIGHTS = np.array([0.40, 0.25, 0.16, 0.13, 0.06])
 class Patients:
     """Per-patient arrays (index = PatNum - 1) plus the finished patient/inssub/patplan frames."""
 
+    frame: pl.DataFrame  # the patient table, built by _patient_frame
+
     def __init__(self, config: GeneratorConfig, ref: Reference, pools: Pools) -> None:
         rng = rng_for(config.seed, "patients")
         n = config.patients

@@ -125,8 +125,8 @@ class Reference:
                 "HourlyProdGoalAmt": np.where(is_dentist, 500.0, 160.0),
             }
         )
-        dent_here = [[d for d in self.dentists if c in self.serves[d]] for c in range(1, n_clinics + 1)]
-        hyg_here = [[h for h in self.hygienists if c in self.serves[h]] for c in range(1, n_clinics + 1)]
+        dent_here = [[d for d in self.dentists if c in self.serves[int(d)]] for c in range(1, n_clinics + 1)]
+        hyg_here = [[h for h in self.hygienists if c in self.serves[int(h)]] for c in range(1, n_clinics + 1)]
         self.tables["clinic"] = pl.DataFrame(
             {
                 "ClinicNum": np.arange(1, n_clinics + 1),

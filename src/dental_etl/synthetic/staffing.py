@@ -218,7 +218,15 @@ class Calendar:
             .agg(pl.col("b").sum())
             .sort("p", "c", "d")
         )
-        return cls(*(merged[x].to_numpy() for x in "pcdb"), origin, horizon, closed)
+        return cls(
+            merged["p"].to_numpy(),
+            merged["c"].to_numpy(),
+            merged["d"].to_numpy(),
+            merged["b"].to_numpy(),
+            origin,
+            horizon,
+            closed,
+        )
 
     def _query(self, days: np.ndarray, prov: np.ndarray, clinic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         days = np.asarray(days, np.int64)
