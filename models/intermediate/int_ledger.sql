@@ -44,8 +44,15 @@ WHERE @changed_since_last_run(_changed_run);
 
 @IF(
   @runtime_stage = 'evaluating',
+  /* only when the counts say an entry is gone (the model holds every current entry, so equal counts mean none is) */
   DELETE FROM @this_model AS m
-  WHERE NOT EXISTS (
+  WHERE (SELECT COUNT(*) FROM @this_model) <> (
+      (SELECT COUNT(*) FROM intermediate.int_procedures WHERE is_complete)
+      + (SELECT COUNT(*) FROM intermediate.int_adjustments)
+      + (SELECT COUNT(*) FROM intermediate.int_payments WHERE NOT is_unearned)
+      + (SELECT COUNT(*) FROM intermediate.int_claimprocs WHERE is_received)
+    )
+    AND NOT EXISTS (
     SELECT 1 FROM (
       SELECT 'procedure' AS entry_type, procedure_id AS source_id FROM intermediate.int_procedures WHERE is_complete
       UNION ALL SELECT 'adjustment', adjustment_id FROM intermediate.int_adjustments

@@ -41,5 +41,7 @@ WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, u
 
 @IF(
   @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_paysplit AS s WHERE s.split_id = m.split_id)
+  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
+  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_paysplit)
+    AND NOT EXISTS (SELECT 1 FROM staging.stg_paysplit AS s WHERE s.split_id = m.split_id)
 );

@@ -45,5 +45,7 @@ WHERE
 
 @IF(
   @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m WHERE NOT EXISTS (SELECT 1 FROM staging.stg_procedurelog AS p WHERE p.procedure_id = m.procedure_id AND p.proc_status <> 6)
+  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
+  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_procedurelog WHERE proc_status <> 6)
+    AND NOT EXISTS (SELECT 1 FROM staging.stg_procedurelog AS p WHERE p.procedure_id = m.procedure_id AND p.proc_status <> 6)
 );

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dental_etl.transform.changes import detection_sql, run_selection
+from dental_etl.transform.changes import detection_sql, loader_verdicts, run_selection
 from dental_etl.transform.runner import _touched
 
 
@@ -28,3 +28,41 @@ def test_a_run_selects_changed_tables_downstream_and_the_dated_models() -> None:
         "intermediate.int_recall+",
     ]
     assert run_selection([], []) == []
+
+
+class _DuckAdapter:
+    """The one method of SQLMesh's engine adapter that `loader_verdicts` uses."""
+
+    def __init__(self) -> None:
+        import duckdb
+
+        self.conn = duckdb.connect()
+        self.conn.execute("CREATE SCHEMA _dental")
+        self.conn.execute("CREATE TABLE _dental.sync_runs (run_id BIGINT, status VARCHAR)")
+        self.conn.execute(
+            "CREATE TABLE _dental.sync_run_tables (run_id BIGINT, table_name VARCHAR, mode VARCHAR,"
+            " status VARCHAR, rows_inserted BIGINT, rows_updated BIGINT, rows_deleted BIGINT)"
+        )
+
+    def fetchall(self, sql: str) -> list[tuple]:
+        return self.conn.sql(sql).fetchall()
+
+
+def test_the_loaders_figures_settle_incremental_tables_and_leave_reloads_to_counting() -> None:
+    db = _DuckAdapter()
+    db.conn.execute("INSERT INTO _dental.sync_runs VALUES (4, 'ok'), (5, 'ok'), (6, 'failed')")
+    db.conn.execute(
+        "INSERT INTO _dental.sync_run_tables VALUES"
+        " (4, 'patient', 'incremental', 'ok', 0, 0, 0), (5, 'patient', 'unchanged', 'ok', 0, 0, 0),"
+        " (5, 'paysplit', 'incremental', 'ok', 0, 0, 2),"  # only deletes
+        " (5, 'definition', 'full', 'ok', 40, 0, 0),"  # a reload: identical rows are rewritten
+        " (6, 'claim', 'none', 'failed', NULL, NULL, NULL),"
+        " (3, 'adjustment', 'incremental', 'ok', 9, 0, 0)"  # before the last transform
+    )
+    tables = ["patient", "paysplit", "definition", "claim", "adjustment"]
+    changed, unchanged = loader_verdicts(db, tables, since_run=3)
+    assert changed == {"paysplit"}
+    assert unchanged == {"patient", "claim"}  # definition: counted; adjustment: no figures since
+    # a run killed before it recorded its figures: every table is counted
+    db.conn.execute("INSERT INTO _dental.sync_runs VALUES (7, 'interrupted')")
+    assert loader_verdicts(db, tables, since_run=3) == (set(), set())

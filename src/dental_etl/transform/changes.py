@@ -15,6 +15,13 @@ The question is one portable query (PostgreSQL and DuckDB alike), one row per ta
 Only the tables a loader run committed since the last transform are asked about: the loader's
 `_dental.sync_state` records, in the same transaction as a table's rows, the run that last wrote
 it, and a table no run touched cannot have changed.
+
+Most of them need not be asked either: the loader records per run and table how many rows it
+inserted, updated and deleted (`_dental.sync_run_tables`), and for an incremental or append copy
+those are exactly the changes (an identical re-read is not counted). Counting a six-million-row
+table in PostgreSQL reads its whole heap, so the counting query is kept for the tables those
+figures cannot settle: reloaded whole (`full`: identical rows are rewritten), or touched by a run
+that was killed before it recorded its figures.
 """
 
 from __future__ import annotations
@@ -53,14 +60,58 @@ def loader_progress(adapter: t.Any) -> dict[str, int] | None:
     return {str(name): int(run) for name, run in rows if run is not None}
 
 
-def changed_tables(ctx: t.Any, candidates: t.Iterable[str] | None = None) -> set[str]:
+# modes whose row figures are the table's real changes (results.Mode)
+_COUNTED_MODES = ("incremental", "append", "unchanged", "none")
+
+
+def loader_verdicts(adapter: t.Any, tables: t.Iterable[str], since_run: int) -> tuple[set[str], set[str]]:
+    """(changed, unchanged) among `tables`, from the figures the loader recorded for its runs after
+    `since_run`; a table in neither set must be asked with `detection_sql`."""
+    wanted = set(tables)
+    if not wanted:
+        return set(), set()
+    runs = adapter.fetchall(
+        f"SELECT COUNT(*) FROM _dental.sync_runs WHERE run_id > {int(since_run)}"
+        " AND status NOT IN ('ok', 'failed')"
+    )
+    if runs[0][0]:  # a run killed before it recorded its tables' figures (or still running)
+        return set(), set()
+    modes = ", ".join(f"'{m}'" for m in _COUNTED_MODES)
+    rows = adapter.fetchall(
+        "SELECT table_name,"
+        f" MIN(CASE WHEN mode IN ({modes}) THEN 1 ELSE 0 END),"
+        " SUM(COALESCE(rows_inserted, 0) + COALESCE(rows_updated, 0) + COALESCE(rows_deleted, 0))"
+        f" FROM _dental.sync_run_tables WHERE run_id > {int(since_run)} GROUP BY table_name"
+    )
+    changed: set[str] = set()
+    unchanged: set[str] = set()
+    for name, counted, rows_changed in rows:
+        if name not in wanted or not counted:
+            continue
+        (changed if rows_changed else unchanged).add(str(name))
+    return changed, unchanged
+
+
+def changed_tables(
+    ctx: t.Any, candidates: t.Iterable[str] | None = None, since_run: int | None = None
+) -> set[str]:
     """The raw tables whose staging model is out of date, asked of the context's warehouse; only
-    `candidates` are looked at when given (counting whole tables is not free in PostgreSQL)."""
+    `candidates` are looked at when given, and those the loader's figures for its runs after
+    `since_run` settle are not counted (counting whole tables is not free in PostgreSQL)."""
     names = None if candidates is None else sorted(candidates)
     if names == []:
         return set()
+    known: set[str] = set()
+    if names is not None and since_run is not None:
+        changed, unchanged = loader_verdicts(ctx.engine_adapter, names, since_run)
+        known = changed | unchanged
+        names = [n for n in names if n not in known]
+        if not names:
+            return changed
+    else:
+        changed = set()
     sql = detection_sql(names)
-    return {str(name) for name, changed in ctx.engine_adapter.fetchall(sql) if changed}
+    return changed | {str(name) for name, is_changed in ctx.engine_adapter.fetchall(sql) if is_changed}
 
 
 def date_dependent_models(ctx: t.Any) -> list[str]:

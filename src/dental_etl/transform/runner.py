@@ -268,7 +268,9 @@ def run_transform(
                 # Only what a change reaches: the changed tables' staging models and everything
                 # downstream of them, their raw audits, and the date-dependent models (a plan has
                 # just rebuilt the models it changed, on the current data).
-                tables_changed = sorted(changed_tables(ctx, _touched(progress, known.synced_through)))
+                touched = _touched(progress, known.synced_through)
+                since = known.synced_through if touched is not None else None
+                tables_changed = sorted(changed_tables(ctx, touched, since))
                 dated = known.date_dependent_models if known.run_date != run_date else []
                 selection = run_selection(tables_changed, dated)
                 if selection:
