@@ -32,3 +32,5 @@ WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_adjustment)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_adjustment AS a WHERE a.adjustment_id = m.adjustment_id)
 );
+
+@key_index(adjustment_id);

@@ -58,3 +58,5 @@ WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_i
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_claimproc)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_claimproc AS cp WHERE cp.claim_procedure_id = m.claim_procedure_id)
 );
+
+@key_index(claim_procedure_id);

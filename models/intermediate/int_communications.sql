@@ -31,3 +31,5 @@ WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_commlog)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_commlog AS c WHERE c.commlog_id = m.commlog_id)
 );
+
+@key_index(commlog_id);

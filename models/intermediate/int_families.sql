@@ -29,3 +29,5 @@ WHERE @changed_since_last_run(p._sync_run_id);
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_patient)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_patient AS p WHERE p.patient_id = m.patient_id)
 );
+
+@key_index(patient_id);

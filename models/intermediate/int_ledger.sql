@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (entry_type, source_id)),
   grain (entry_type, source_id),
   audits (
-    unique_combination_of_columns(columns := (entry_type, source_id)),
+    unique_key(columns := (entry_type, source_id)),
     not_null(columns := (entry_type, source_id, guarantor_id)),
     accepted_values(column := entry_type, is_in := ('procedure', 'adjustment', 'patient_payment', 'insurance'))
   ),
@@ -62,3 +62,5 @@ WHERE @changed_since_last_run(_changed_run);
     WHERE s.entry_type = m.entry_type AND s.source_id = m.source_id
   )
 );
+
+@key_index(entry_type, source_id);

@@ -45,3 +45,5 @@ WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, u
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_paysplit)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_paysplit AS s WHERE s.split_id = m.split_id)
 );
+
+@key_index(split_id);

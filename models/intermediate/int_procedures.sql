@@ -49,3 +49,5 @@ WHERE
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_procedurelog WHERE proc_status <> 6)
     AND NOT EXISTS (SELECT 1 FROM staging.stg_procedurelog AS p WHERE p.procedure_id = m.procedure_id AND p.proc_status <> 6)
 );
+
+@key_index(procedure_id);

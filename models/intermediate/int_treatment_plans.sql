@@ -38,3 +38,5 @@ WHERE
   DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM intermediate.int_procedures AS p WHERE p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge AND NOT @is_routine_care(p.proc_code))
     AND NOT EXISTS (SELECT 1 FROM intermediate.int_procedures AS p WHERE p.procedure_id = m.procedure_id AND p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge AND NOT @is_routine_care(p.proc_code))
 );
+
+@key_index(procedure_id);

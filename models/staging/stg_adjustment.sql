@@ -48,3 +48,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.adjustment) AND NOT EXISTS (SELECT 1 FROM raw.adjustment AS r WHERE r.adjnum = adjustment_id)
 );
+
+@key_index(adjustment_id);

@@ -103,3 +103,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.appointment) AND NOT EXISTS (SELECT 1 FROM raw.appointment AS r WHERE r.aptnum = appointment_id)
 );
+
+@key_index(appointment_id);

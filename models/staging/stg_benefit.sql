@@ -99,3 +99,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.benefit) AND NOT EXISTS (SELECT 1 FROM raw.benefit AS r WHERE r.benefitnum = benefit_id)
 );
+
+@key_index(benefit_id);

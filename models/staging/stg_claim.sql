@@ -323,3 +323,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.claim) AND NOT EXISTS (SELECT 1 FROM raw.claim AS r WHERE r.claimnum = claim_id)
 );
+
+@key_index(claim_id);

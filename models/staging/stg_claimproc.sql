@@ -131,3 +131,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.claimproc) AND NOT EXISTS (SELECT 1 FROM raw.claimproc AS r WHERE r.claimprocnum = claim_procedure_id)
 );
+
+@key_index(claim_procedure_id);

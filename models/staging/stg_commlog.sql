@@ -89,3 +89,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.commlog) AND NOT EXISTS (SELECT 1 FROM raw.commlog AS r WHERE r.commlognum = commlog_id)
 );
+
+@key_index(commlog_id);

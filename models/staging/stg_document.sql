@@ -94,3 +94,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.document) AND NOT EXISTS (SELECT 1 FROM raw.document AS r WHERE r.docnum = document_id)
 );
+
+@key_index(document_id);

@@ -67,3 +67,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.entrylog) AND NOT EXISTS (SELECT 1 FROM raw.entrylog AS r WHERE r.entrylognum = entry_log_id)
 );
+
+@key_index(entry_log_id);

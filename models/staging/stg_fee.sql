@@ -42,3 +42,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.fee) AND NOT EXISTS (SELECT 1 FROM raw.fee AS r WHERE r.feenum = fee_id)
 );
+
+@key_index(fee_id);

@@ -131,3 +131,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.histappointment) AND NOT EXISTS (SELECT 1 FROM raw.histappointment AS r WHERE r.histapptnum = hist_appointment_id)
 );
+
+@key_index(hist_appointment_id);

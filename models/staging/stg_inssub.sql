@@ -44,3 +44,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.inssub) AND NOT EXISTS (SELECT 1 FROM raw.inssub AS r WHERE r.inssubnum = ins_sub_id)
 );
+
+@key_index(ins_sub_id);

@@ -295,3 +295,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.patient) AND NOT EXISTS (SELECT 1 FROM raw.patient AS r WHERE r.patnum = patient_id)
 );
+
+@key_index(patient_id);

@@ -62,3 +62,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.patplan) AND NOT EXISTS (SELECT 1 FROM raw.patplan AS r WHERE r.patplannum = pat_plan_id)
 );
+
+@key_index(pat_plan_id);

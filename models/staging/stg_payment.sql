@@ -101,3 +101,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.payment) AND NOT EXISTS (SELECT 1 FROM raw.payment AS r WHERE r.paynum = payment_id)
 );
+
+@key_index(payment_id);

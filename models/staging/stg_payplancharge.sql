@@ -68,3 +68,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.payplancharge) AND NOT EXISTS (SELECT 1 FROM raw.payplancharge AS r WHERE r.payplanchargenum = payment_plan_charge_id)
 );
+
+@key_index(payment_plan_charge_id);

@@ -60,3 +60,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.paysplit) AND NOT EXISTS (SELECT 1 FROM raw.paysplit AS r WHERE r.splitnum = split_id)
 );
+
+@key_index(split_id);

@@ -223,3 +223,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.procedurelog) AND NOT EXISTS (SELECT 1 FROM raw.procedurelog AS r WHERE r.procnum = procedure_id)
 );
+
+@key_index(procedure_id);

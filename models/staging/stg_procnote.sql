@@ -34,3 +34,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.procnote) AND NOT EXISTS (SELECT 1 FROM raw.procnote AS r WHERE r.procnotenum = procedure_note_id)
 );
+
+@key_index(procedure_note_id);

@@ -76,3 +76,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.proctp) AND NOT EXISTS (SELECT 1 FROM raw.proctp AS r WHERE r.proctpnum = proc_tp_id)
 );
+
+@key_index(proc_tp_id);

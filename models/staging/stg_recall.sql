@@ -57,3 +57,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.recall) AND NOT EXISTS (SELECT 1 FROM raw.recall AS r WHERE r.recallnum = recall_id)
 );
+
+@key_index(recall_id);

@@ -61,3 +61,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.refattach) AND NOT EXISTS (SELECT 1 FROM raw.refattach AS r WHERE r.refattachnum = ref_attach_id)
 );
+
+@key_index(ref_attach_id);

@@ -58,3 +58,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.schedule) AND NOT EXISTS (SELECT 1 FROM raw.schedule AS r WHERE r.schedulenum = schedule_id)
 );
+
+@key_index(schedule_id);

@@ -330,3 +330,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.securitylog) AND NOT EXISTS (SELECT 1 FROM raw.securitylog AS r WHERE r.securitylognum = security_log_id)
 );
+
+@key_index(security_log_id);

@@ -95,3 +95,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.sheet) AND NOT EXISTS (SELECT 1 FROM raw.sheet AS r WHERE r.sheetnum = sheet_id)
 );
+
+@key_index(sheet_id);

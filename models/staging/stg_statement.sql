@@ -102,3 +102,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.statement) AND NOT EXISTS (SELECT 1 FROM raw.statement AS r WHERE r.statementnum = statement_id)
 );
+
+@key_index(statement_id);

@@ -69,3 +69,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
   @runtime_stage = 'evaluating',
   DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.treatplan) AND NOT EXISTS (SELECT 1 FROM raw.treatplan AS r WHERE r.treatplannum = treatment_plan_id)
 );
+
+@key_index(treatment_plan_id);

@@ -528,3 +528,69 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     # the same day again, nothing new: nothing to refresh (the date-dependent models are current)
     again = run_transform(settings, execution_time=later + dt.timedelta(hours=2))
     assert (again.planned, again.tables_changed, again.models_run) == (False, [], 0)
+
+
+def _physical_table(warehouse: DuckDBWarehouse | PostgresWarehouse, view: str) -> str:
+    """The physical table behind a model's view (`staging.stg_paysplit` -> its sqlmesh_md5__ table)."""
+    schema, name = view.split(".")
+    if isinstance(warehouse, DuckDBWarehouse):
+        sql = f"SELECT sql FROM duckdb_views() WHERE schema_name = '{schema}' AND view_name = '{name}'"
+        text = read(warehouse, sql)["sql"][0]
+    else:
+        sql = f"SELECT pg_get_viewdef('{view}'::regclass) AS sql"
+        text = read(warehouse, sql)["sql"][0]
+    import re
+
+    found = re.search(r'"?(sqlmesh__\w+)"?\."?(sqlmesh_md5__[0-9a-f]+)"?', text)
+    assert found, text
+    return f"{found.group(1)}.{found.group(2)}"
+
+
+def _audits_pass(warehouse: DuckDBWarehouse | PostgresWarehouse, model: str) -> bool:
+    from dental_etl.transform.runner import open_context
+
+    engine = "duckdb" if isinstance(warehouse, DuckDBWarehouse) else "postgres"
+    ctx = open_context(settings_for(MySQLSource.from_url("mysql://root@127.0.0.1:3306/none"), warehouse))
+    try:
+        assert engine == ctx.engine_adapter.dialect
+        return ctx.audit(start=TODAY, end=TODAY, models=iter([model]), execution_time=RUN_AT)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_key_audits_catch_a_duplicate_and_postgres_enforces_keys_with_an_index(
+    engine: str,
+    request: pytest.FixtureRequest,
+    copy_of: Callable[[DuckDBWarehouse | PostgresWarehouse | None, str], DuckDBWarehouse | PostgresWarehouse],
+    sources: tuple[MySQLSource, list[str]],
+    practice: Practice,
+) -> None:
+    """On PostgreSQL an incremental model's key is a unique index (the audit trusts the catalogue);
+    without the index the audit scans; on DuckDB it always scans. Either way a duplicate is caught."""
+    import psycopg
+
+    if engine == "duckdb":
+        warehouse = copy_of(request.getfixturevalue("duckdb_warehouse"), engine)
+    else:
+        warehouse = copy_of(None, engine)
+        build(new_source(*sources[:1], practice, sources[1]), warehouse)
+    model = "staging.stg_paysplit"
+    table = _physical_table(warehouse, model)
+    assert _audits_pass(warehouse, model)
+    duplicate = (
+        f"INSERT INTO {table} SELECT * FROM {table} WHERE split_id = (SELECT MIN(split_id) FROM {table})"
+    )
+    if isinstance(warehouse, PostgresWarehouse):
+        with psycopg.connect(warehouse.url, autocommit=True) as conn:
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                conn.execute(duplicate)  # the index refuses it at write time
+            schema, name = table.split(".")
+            conn.execute(f'DROP INDEX "{schema}"."{name}_key"')
+            conn.execute(duplicate)
+    else:
+        import duckdb
+
+        with duckdb.connect(warehouse.database) as conn:
+            conn.execute(duplicate)
+    assert not _audits_pass(warehouse, model)

@@ -229,6 +229,8 @@ def staging_model(table: Table) -> str:
         vanished = f"NOT EXISTS (SELECT 1 FROM {source} AS r WHERE r.{raw_pk} = {key})"
         lines += ["@IF(", "  @runtime_stage = 'evaluating',"]
         lines += [f"  DELETE FROM @this_model WHERE {gone} AND {vanished}", ");"]
+        # PostgreSQL: the key enforced by a unique index (MERGE finds rows by it, audits trust it)
+        lines += ["", f"@key_index({key});"]
     return "\n".join(lines) + "\n"
 
 
