@@ -28,3 +28,18 @@ def changed_since_last_run(evaluator: t.Any, *run_ids: exp.Expression) -> exp.Ex
         return exp.true()
     last = exp.Literal.number(int(done))
     return exp.paren(exp.or_(*(exp.GT(this=run_id, expression=last.copy()) for run_id in run_ids)))
+
+
+@macro()
+def synced_since_last_run(evaluator: t.Any, run_id: exp.Expression) -> exp.Expression:
+    """`run_id > N`, N being the newest loader run (`_sync_run_id`) the staging model holds, as a
+    literal: PostgreSQL then estimates the few new rows from its statistics and merges them by the
+    key index, where a subquery's unknown value made it plan for a third of the table. TRUE before
+    the first build and outside a real evaluation."""
+    if evaluator.runtime_stage != "evaluating":
+        return exp.true()
+    row = evaluator.engine_adapter.fetchone(f"SELECT MAX(_sync_run_id) FROM {evaluator.this_model}")
+    done = row[0] if row else None
+    if done is None:
+        return exp.true()
+    return exp.GT(this=run_id, expression=exp.Literal.number(int(done)))

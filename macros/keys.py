@@ -36,9 +36,8 @@ def _table(evaluator: t.Any) -> exp.Table:
     return exp.to_table(evaluator.this_model, dialect=evaluator.dialect)
 
 
-@macro()
-def key_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | None:
-    """Post-statement: a unique index on the key of the model's table (PostgreSQL only).
+def _index(evaluator: t.Any, columns: t.Sequence[exp.Expression], *, unique: bool) -> exp.Expression | None:
+    """CREATE [UNIQUE] INDEX IF NOT EXISTS on the model's table (PostgreSQL only).
 
     The first build renders post-statements in SQLMesh's 'creating' stage (after the table was
     filled), later runs in 'evaluating'; any other moment, or a table not there yet, gets none."""
@@ -47,13 +46,28 @@ def key_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | No
     table = _table(evaluator)
     if not evaluator.engine_adapter.table_exists(table):
         return None
-    index = exp.to_identifier(f"{table.name}_key")
-    cols = ", ".join(exp.to_identifier(n).sql(dialect="postgres") for n in _names(columns))
+    names = _names(columns)
+    # short suffixes: SQLMesh also fills `<table>_schema_tmp` tables, and 63 characters is the limit
+    index = exp.to_identifier(f"{table.name}_{'key' if unique else 'run'}")
+    cols = ", ".join(exp.to_identifier(n).sql(dialect="postgres") for n in names)
     return exp.maybe_parse(
-        f"CREATE UNIQUE INDEX IF NOT EXISTS {index.sql(dialect='postgres')}"
+        f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {index.sql(dialect='postgres')}"
         f" ON {table.sql(dialect='postgres')} ({cols})",
         dialect="postgres",
     )
+
+
+@macro()
+def key_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | None:
+    """Post-statement: a unique index on the key of the model's table (PostgreSQL only)."""
+    return _index(evaluator, columns, unique=True)
+
+
+@macro()
+def run_index(evaluator: t.Any, column: exp.Expression) -> exp.Expression | None:
+    """Post-statement: an index on the loader-run column a staging model merges by (PostgreSQL
+    only), so the newest run it holds is read from the index, not by scanning the table."""
+    return _index(evaluator, [column], unique=False)
 
 
 def _enforced(evaluator: t.Any, names: list[str]) -> tuple[bool, set[str]]:

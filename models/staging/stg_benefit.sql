@@ -93,7 +93,7 @@ SELECT
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
 FROM raw.benefit AS r
-WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.stg_benefit AS s);
+WHERE @synced_since_last_run(r._sync_run_id);
 
 @IF(
   @runtime_stage = 'evaluating',
@@ -101,3 +101,5 @@ WHERE r._sync_run_id > (SELECT COALESCE(MAX(s._sync_run_id), -1) FROM staging.st
 );
 
 @key_index(benefit_id);
+
+@run_index(_sync_run_id);

@@ -217,10 +217,7 @@ def staging_model(table: Table) -> str:
     lines.append(f"FROM {source} AS r")
     if incremental:
         raw_pk = raw_column_name(table.primary_key)
-        lines.append(
-            f"WHERE r.{SYNC_RUN_ID} > (SELECT COALESCE(MAX(s.{SYNC_RUN_ID}), -1) "
-            f"FROM staging.stg_{table.name} AS s);"
-        )
+        lines.append(f"WHERE @synced_since_last_run(r.{SYNC_RUN_ID});")
         lines.append("")
         # the staging model holds every raw key (each new raw row carries a newer run id), so it
         # holds a vanished key exactly when it has more rows than raw: counting both is a scan
@@ -230,7 +227,7 @@ def staging_model(table: Table) -> str:
         lines += ["@IF(", "  @runtime_stage = 'evaluating',"]
         lines += [f"  DELETE FROM @this_model WHERE {gone} AND {vanished}", ");"]
         # PostgreSQL: the key enforced by a unique index (MERGE finds rows by it, audits trust it)
-        lines += ["", f"@key_index({key});"]
+        lines += ["", f"@key_index({key});", "", f"@run_index({SYNC_RUN_ID});"]
     return "\n".join(lines) + "\n"
 
 
