@@ -42,25 +42,50 @@ SELECT
 FROM entries
 WHERE @changed_since_last_run(_changed_run);
 
+/* Entries gone from their source model, one entry type at a time and only for a type whose
+   counts say an entry is gone (the model holds every current entry, so equal counts mean none
+   is): four plain anti-joins, which both engines run as hash or index anti-joins, where one
+   anti-join against the union of the four inputs was three times slower in DuckDB. */
 @IF(
   @runtime_stage = 'evaluating',
-  /* only when the counts say an entry is gone (the model holds every current entry, so equal counts mean none is) */
   DELETE FROM @this_model AS m
-  WHERE (SELECT COUNT(*) FROM @this_model) <> (
-      (SELECT COUNT(*) FROM intermediate.int_procedures WHERE is_complete)
-      + (SELECT COUNT(*) FROM intermediate.int_adjustments)
-      + (SELECT COUNT(*) FROM intermediate.int_payments WHERE NOT is_unearned)
-      + (SELECT COUNT(*) FROM intermediate.int_claimprocs WHERE is_received)
-    )
+  WHERE m.entry_type = 'procedure'
+    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'procedure')
+      <> (SELECT COUNT(*) FROM intermediate.int_procedures WHERE is_complete)
     AND NOT EXISTS (
-    SELECT 1 FROM (
-      SELECT 'procedure' AS entry_type, procedure_id AS source_id FROM intermediate.int_procedures WHERE is_complete
-      UNION ALL SELECT 'adjustment', adjustment_id FROM intermediate.int_adjustments
-      UNION ALL SELECT 'patient_payment', split_id FROM intermediate.int_payments WHERE NOT is_unearned
-      UNION ALL SELECT 'insurance', claim_procedure_id FROM intermediate.int_claimprocs WHERE is_received
-    ) AS s
-    WHERE s.entry_type = m.entry_type AND s.source_id = m.source_id
-  )
+      SELECT 1 FROM intermediate.int_procedures AS s WHERE s.procedure_id = m.source_id AND s.is_complete
+    )
+);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m
+  WHERE m.entry_type = 'adjustment'
+    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'adjustment')
+      <> (SELECT COUNT(*) FROM intermediate.int_adjustments)
+    AND NOT EXISTS (SELECT 1 FROM intermediate.int_adjustments AS s WHERE s.adjustment_id = m.source_id)
+);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m
+  WHERE m.entry_type = 'patient_payment'
+    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'patient_payment')
+      <> (SELECT COUNT(*) FROM intermediate.int_payments WHERE NOT is_unearned)
+    AND NOT EXISTS (
+      SELECT 1 FROM intermediate.int_payments AS s WHERE s.split_id = m.source_id AND NOT s.is_unearned
+    )
+);
+
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m
+  WHERE m.entry_type = 'insurance'
+    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'insurance')
+      <> (SELECT COUNT(*) FROM intermediate.int_claimprocs WHERE is_received)
+    AND NOT EXISTS (
+      SELECT 1 FROM intermediate.int_claimprocs AS s WHERE s.claim_procedure_id = m.source_id AND s.is_received
+    )
 );
 
 @key_index(entry_type, source_id);

@@ -559,15 +559,16 @@ def _audits_pass(warehouse: DuckDBWarehouse | PostgresWarehouse, model: str) -> 
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
-def test_key_audits_catch_a_duplicate_and_postgres_enforces_keys_with_an_index(
+def test_key_audits_catch_a_duplicate_and_the_warehouse_enforces_keys_with_an_index(
     engine: str,
     request: pytest.FixtureRequest,
     copy_of: Callable[[DuckDBWarehouse | PostgresWarehouse | None, str], DuckDBWarehouse | PostgresWarehouse],
     sources: tuple[MySQLSource, list[str]],
     practice: Practice,
 ) -> None:
-    """On PostgreSQL an incremental model's key is a unique index (the audit trusts the catalogue);
-    without the index the audit scans; on DuckDB it always scans. Either way a duplicate is caught."""
+    """An incremental model's key is a unique index on both engines (the audit trusts the
+    catalogue and the index refuses a duplicate); without the index the audit scans and catches
+    the duplicate."""
     import psycopg
 
     if engine == "duckdb":
@@ -581,16 +582,20 @@ def test_key_audits_catch_a_duplicate_and_postgres_enforces_keys_with_an_index(
     duplicate = (
         f"INSERT INTO {table} SELECT * FROM {table} WHERE split_id = (SELECT MIN(split_id) FROM {table})"
     )
+    schema, name = table.split(".")[-2:]
+    drop_index = f'DROP INDEX "{schema}"."{name}_key"'
     if isinstance(warehouse, PostgresWarehouse):
         with psycopg.connect(warehouse.url, autocommit=True) as conn:
             with pytest.raises(psycopg.errors.UniqueViolation):
                 conn.execute(duplicate)  # the index refuses it at write time
-            schema, name = table.split(".")
-            conn.execute(f'DROP INDEX "{schema}"."{name}_key"')
+            conn.execute(drop_index)
             conn.execute(duplicate)
     else:
         import duckdb
 
         with duckdb.connect(warehouse.database) as conn:
+            with pytest.raises(duckdb.ConstraintException):
+                conn.execute(duplicate)
+            conn.execute(drop_index)
             conn.execute(duplicate)
     assert not _audits_pass(warehouse, model)
