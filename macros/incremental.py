@@ -43,3 +43,46 @@ def synced_since_last_run(evaluator: t.Any, run_id: exp.Expression) -> exp.Expre
     if done is None:
         return exp.true()
     return exp.GT(this=run_id, expression=exp.Literal.number(int(done)))
+
+
+@macro()
+def family_inputs(evaluator: t.Any) -> exp.Expression:
+    """Per family (guarantor): how many ledger entries and claim lines it has (`_inputs`) and the
+    newest loader run among them (`_changed_run`). A family's aging changes exactly when this
+    pair does: an inserted or edited row carries a newer run, a deleted one lowers the count.
+    One definition for `int_ar_aging`'s query and its delete post-statement."""
+    return exp.maybe_parse(
+        """(
+          SELECT guarantor_id, SUM(n) AS _inputs, MAX(changed_run) AS _changed_run
+          FROM (
+            SELECT guarantor_id, COUNT(*) AS n, MAX(_changed_run) AS changed_run
+            FROM intermediate.int_ledger GROUP BY guarantor_id
+            UNION ALL
+            SELECT guarantor_id, COUNT(*) AS n, MAX(_changed_run) AS changed_run
+            FROM intermediate.int_claimprocs GROUP BY guarantor_id
+          ) AS per_input
+          GROUP BY guarantor_id
+        )""",
+        dialect="duckdb",
+    )
+
+
+@macro()
+def family_changed(
+    evaluator: t.Any, guarantor: exp.Expression, inputs: exp.Expression, changed_run: exp.Expression, today: exp.Expression
+) -> exp.Expression:
+    """TRUE for a family whose inputs (`@family_inputs`) differ from those its stored aging rows
+    were computed from, and for every family before the first build, outside a real evaluation,
+    and when the model was last computed for another run date (aging is as of the run date).
+    A family with no stored rows (nothing to age at any date) is recomputed every run."""
+    if evaluator.runtime_stage != "evaluating":
+        return exp.true()
+    this = evaluator.this_model
+    row = evaluator.engine_adapter.fetchone(f"SELECT CAST(MAX(as_of_date) AS VARCHAR) FROM {this}")
+    if not row or row[0] is None or row[0][:10] != today.name[:10]:
+        return exp.true()
+    return exp.maybe_parse(
+        f"NOT EXISTS (SELECT 1 FROM {this} AS stored WHERE stored.guarantor_id = {guarantor.sql('duckdb')}"
+        f" AND stored._inputs = {inputs.sql('duckdb')} AND stored._changed_run = {changed_run.sql('duckdb')})",
+        dialect="duckdb",
+    )

@@ -1,13 +1,13 @@
 MODEL (
   name intermediate.int_ar_aging,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (guarantor_id, as_of_date)),
   grain (guarantor_id, as_of_date),
   audits (
     unique_combination_of_columns(columns := (guarantor_id, as_of_date)),
     not_null(columns := (guarantor_id, as_of_date)),
     aging_buckets_sum_to_balance()
   ),
-  description 'Aging of accounts receivable by family (docs/ledger_rules.md, OpenDental''s Aging of A/R): as of every month end since the first ledger entry and as of the run date. Charges dated on or before the as-of date go to buckets by age (0-30, 31-60, 61-90, over 90 days); the family''s credits to that date are applied to the oldest bucket first; credit left over makes 0-30 negative. Families whose balance and pending insurance are all zero are left out.'
+  description 'Aging of accounts receivable by family (docs/ledger_rules.md, OpenDental''s Aging of A/R): as of every month end since the first ledger entry and as of the run date. Charges dated on or before the as-of date go to buckets by age (0-30, 31-60, 61-90, over 90 days); the family''s credits to that date are applied to the oldest bucket first; credit left over makes 0-30 negative. Families whose balance and pending insurance are all zero are left out. Incremental by family: a run ages again only the families whose ledger entries or claim lines changed (count or newest loader run, kept on every row), every family when the run date moved, and deletes the rows a changed family no longer has.'
 );
 
 WITH run_date AS (
@@ -17,15 +17,24 @@ WITH run_date AS (
 ), month_numbers AS (
   SELECT a.d * 100 + b.d * 10 + c.d AS n
   FROM digits AS a CROSS JOIN digits AS b CROSS JOIN digits AS c
+), families AS (
+  /* the families to age in this run, with the inputs they are aged from */
+  SELECT f.guarantor_id, f._inputs, f._changed_run
+  FROM @family_inputs() AS f
+  WHERE @family_changed(f.guarantor_id, f._inputs, f._changed_run, @execution_ds)
 ), entries AS (
   SELECT l.guarantor_id, l.entry_date, l.charge_amount, l.credit_amount
   FROM intermediate.int_ledger AS l
+  JOIN families AS fam
+    ON fam.guarantor_id = l.guarantor_id
   CROSS JOIN run_date AS r
   WHERE l.entry_date <= r.today
 ), as_of_dates AS (
-  /* month ends before the run date, from the month of the first entry, plus the run date itself */
+  /* month ends before the run date, from the month of the practice's first entry, plus the run date itself */
   SELECT CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 AS as_of_date
-  FROM (SELECT MIN(entry_date) AS first_day FROM entries) AS f
+  FROM (
+    SELECT MIN(l.entry_date) AS first_day FROM intermediate.int_ledger AS l CROSS JOIN run_date AS r WHERE l.entry_date <= r.today
+  ) AS f
   CROSS JOIN month_numbers AS m
   CROSS JOIN run_date AS r
   WHERE CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 < r.today
@@ -94,6 +103,8 @@ WITH run_date AS (
   /* insurance pending at each as-of date: lines not received yet (status 0), or received only after it */
   SELECT c.guarantor_id, a.as_of_date, SUM(c.ins_pay_est) AS ins_est
   FROM intermediate.int_claimprocs AS c
+  JOIN families AS fam
+    ON fam.guarantor_id = c.guarantor_id
   JOIN as_of_dates AS a
     ON c.proc_date <= a.as_of_date
     AND (c.status = 0 OR (c.status IN (1, 4) AND c.date_cp > a.as_of_date))
@@ -125,11 +136,32 @@ SELECT
   aged.bal_total, -- family balance: all charges less all credits to the as-of date (= the four buckets)
   aged.ins_est, -- pending insurance: InsPayEst of claim lines not yet received at the as-of date (shown beside the balance, not subtracted)
   aged.charges_to_date, -- all charges dated on or before the as-of date
-  aged.credits_to_date -- all credits dated on or before the as-of date
+  aged.credits_to_date, -- all credits dated on or before the as-of date
+  fam._inputs, -- the family's ledger entries and claim lines when it was aged (what the next run compares with)
+  fam._changed_run -- the newest loader run among them
 FROM aged
+JOIN families AS fam
+  ON fam.guarantor_id = aged.guarantor_id
 CROSS JOIN run_date AS r
 WHERE
   ABS(aged.bal_total) >= 0.005
   OR ABS(aged.bal_0_30) >= 0.005
   OR ABS(aged.bal_over_90) >= 0.005
   OR ABS(aged.ins_est) >= 0.005
+;
+
+/* Rows a run left behind: those of a family whose inputs changed (or that has none left) and
+   that it no longer has an aging for, and a previous run date's aging once that date has passed
+   (month ends stay). */
+@IF(
+  @runtime_stage = 'evaluating',
+  DELETE FROM @this_model AS m
+  WHERE m.as_of_date > CAST(@execution_ds AS DATE)
+    OR (m.as_of_date < CAST(@execution_ds AS DATE) AND m.as_of_date <> LAST_DAY(m.as_of_date))
+    OR NOT EXISTS (
+      SELECT 1 FROM @family_inputs() AS f
+      WHERE f.guarantor_id = m.guarantor_id AND f._inputs = m._inputs AND f._changed_run = m._changed_run
+    )
+);
+
+@key_index(guarantor_id, as_of_date);
