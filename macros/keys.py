@@ -110,10 +110,12 @@ def _duckdb_index_columns(evaluator: t.Any) -> list[tuple[t.Any, str, bool, bool
         if table.catalog
         else f"schema_name = '{table.db}' AND table_name = '{table.name}'"
     )
+    # pragma_table_info reads one table's entry (duckdb_columns() lists every column of every table)
+    quoted = table.sql(dialect="duckdb").replace("'", "''")
     columns = {
-        name: not nullable
-        for name, nullable in evaluator.engine_adapter.fetchall(
-            f"SELECT column_name, is_nullable FROM duckdb_columns() WHERE {where}"
+        name: bool(not_null)
+        for name, not_null in evaluator.engine_adapter.fetchall(
+            f"SELECT name, \"notnull\" FROM pragma_table_info('{quoted}')"
         )
     }
     rows: list[tuple[t.Any, str, bool, bool]] = []
