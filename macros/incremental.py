@@ -50,10 +50,12 @@ def family_inputs(evaluator: t.Any) -> exp.Expression:
     """Per family (guarantor): how many ledger entries and claim lines it has (`_inputs`) and the
     newest loader run among them (`_changed_run`). A family's aging changes exactly when this
     pair does: an inserted or edited row carries a newer run, a deleted one lowers the count.
-    One definition for `int_ar_aging`'s query and its delete post-statement."""
+    One definition for `int_ar_aging`'s query and its delete post-statement. Typed explicitly: a
+    SUM's type differs between engines, and a later plan that finds the stored column's type
+    different from the model's would try to migrate the table."""
     return exp.maybe_parse(
         """(
-          SELECT guarantor_id, SUM(n) AS _inputs, MAX(changed_run) AS _changed_run
+          SELECT guarantor_id, CAST(SUM(n) AS BIGINT) AS _inputs, CAST(MAX(changed_run) AS BIGINT) AS _changed_run
           FROM (
             SELECT guarantor_id, COUNT(*) AS n, MAX(_changed_run) AS changed_run
             FROM intermediate.int_ledger GROUP BY guarantor_id

@@ -6,8 +6,9 @@ incremental models carry a unique index on their key (`@key_index`, a post-state
 engines: the database refuses a duplicate key at write time, and PostgreSQL's MERGE finds rows
 through it), and the key audits (`@key_violations`) first ask the catalogue: when a unique index
 covers the key columns, and every key column is declared NOT NULL (the loader's raw tables:
-primary key) or is checked for NULLs, no GROUP BY is needed. Without such an index (views, FULL
-models) the audit scans as before.
+primary key) or is checked for NULLs, no GROUP BY is needed. A view that only projects one table
+(`fact_ledger` over `int_ledger`) has that table's key, so that table's index answers for it.
+Without such an index (FULL models, views that filter, join or union) the audit scans as before.
 
 (The raw tables' `raw_contract` audit cannot use this: SQLMesh gives external models no Python
 macros, so it stays one plain GROUP BY.)
@@ -64,7 +65,8 @@ def _index(
 
 @macro()
 def key_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | None:
-    """Post-statement: a unique index on the key of the model's table (PostgreSQL and DuckDB)."""
+    """Post-statement: a unique index on the key of the model's table (PostgreSQL and DuckDB): the
+    warehouse refuses a duplicate key, and the key audits need not look for one."""
     return _index(evaluator, columns, unique=True, engines=("postgres", "duckdb"))
 
 
@@ -76,19 +78,19 @@ def run_index(evaluator: t.Any, column: exp.Expression) -> exp.Expression | None
     return _index(evaluator, [column], unique=False, engines=("postgres",))
 
 
-def _enforced(evaluator: t.Any, names: list[str]) -> tuple[bool, set[str]]:
-    """(a unique index covers `names`, the columns among them declared NOT NULL)."""
+def _enforced(evaluator: t.Any, table: exp.Table, names: list[str]) -> tuple[bool, set[str]]:
+    """(a unique index on `table` covers `names`, the columns among them declared NOT NULL)."""
     if _engine(evaluator) == "postgres":
-        table = _table(evaluator).sql(dialect="postgres").replace("'", "''")
+        name = table.sql(dialect="postgres").replace("'", "''")
         rows = evaluator.engine_adapter.fetchall(
             "SELECT i.indexrelid, a.attname, a.attnotnull, i.indisunique AND i.indisvalid"
             " AND i.indpred IS NULL AND i.indexprs IS NULL"
             " FROM pg_index AS i JOIN pg_attribute AS a"
             " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
-            f" WHERE i.indrelid = to_regclass('{table}')"
+            f" WHERE i.indrelid = to_regclass('{name}')"
         )
     else:
-        rows = _duckdb_index_columns(evaluator)
+        rows = _duckdb_index_columns(evaluator, table)
     indexes: dict[t.Any, set[str]] = {}
     not_null: set[str] = set()
     for index_id, column, is_not_null, usable in rows:
@@ -100,11 +102,10 @@ def _enforced(evaluator: t.Any, names: list[str]) -> tuple[bool, set[str]]:
     return unique, not_null & set(names)
 
 
-def _duckdb_index_columns(evaluator: t.Any) -> list[tuple[t.Any, str, bool, bool]]:
+def _duckdb_index_columns(evaluator: t.Any, table: exp.Table) -> list[tuple[t.Any, str, bool, bool]]:
     """(index, column, column declared NOT NULL, unique index on plain columns) rows, as PostgreSQL's
     catalogue query gives them. DuckDB lists an index's columns as one text, e.g. '[a, "b c"]';
     a primary key shows up as a NOT NULL column plus a unique constraint."""
-    table = _table(evaluator)
     where = (
         f"database_name = '{table.catalog}' AND schema_name = '{table.db}' AND table_name = '{table.name}'"
         if table.catalog
@@ -133,6 +134,50 @@ def _duckdb_index_columns(evaluator: t.Any) -> list[tuple[t.Any, str, bool, bool
     return rows
 
 
+def _view_query(evaluator: t.Any, table: exp.Table) -> exp.Expression | None:
+    """The query of `table` when it is a view, else None."""
+    if _engine(evaluator) == "postgres":
+        name = table.sql(dialect="postgres").replace("'", "''")
+        row = evaluator.engine_adapter.fetchone(
+            f"SELECT pg_get_viewdef(c.oid) FROM pg_class AS c WHERE c.oid = to_regclass('{name}') AND c.relkind = 'v'"
+        )
+        return exp.maybe_parse(row[0], dialect="postgres") if row and row[0] else None
+    catalog = f"database_name = '{table.catalog}' AND " if table.catalog else ""
+    row = evaluator.engine_adapter.fetchone(
+        f"SELECT sql FROM duckdb_views() WHERE {catalog}schema_name = '{table.db}' AND view_name = '{table.name}'"
+    )
+    if not row or not row[0]:
+        return None
+    create = exp.maybe_parse(row[0], dialect="duckdb")
+    return create.expression if isinstance(create, exp.Create) else None
+
+
+def _projected_from(
+    evaluator: t.Any, table: exp.Table, names: list[str], depth: int = 3
+) -> tuple[exp.Table, list[str]] | None:
+    """When `table` is a view that only renames and computes columns of one table (no filter, join,
+    grouping or union) and every key column is a plain column of it, that table and the key's
+    column names there (following views of views): the view's rows are that table's rows, so the
+    key is unique in the view exactly when it is unique there."""
+    query = _view_query(evaluator, table) if depth else None
+    if not isinstance(query, exp.Select):
+        return None
+    clauses = ("joins", "where", "group", "having", "distinct", "limit", "qualify", "with_", "with")
+    if any(query.args.get(clause) for clause in clauses):
+        return None
+    source = query.find(exp.From)
+    source = source.this if source is not None and source.parent is query else None
+    if not isinstance(source, exp.Table):
+        return None
+    projected = {p.alias_or_name: p.unalias() for p in query.expressions}
+    columns = [projected.get(n) for n in names]
+    if not all(isinstance(c, exp.Column) for c in columns):
+        return None
+    underlying = exp.table_(source.name, db=source.db or table.db, catalog=source.catalog or table.catalog)
+    mapped = [c.name for c in columns]  # type: ignore[union-attr]
+    return _projected_from(evaluator, underlying, mapped, depth - 1) or (underlying, mapped)
+
+
 @macro()
 def key_violations(
     evaluator: t.Any, columns: exp.Expression, not_null: exp.Expression | None = None
@@ -144,7 +189,10 @@ def key_violations(
     extra = [n for n in (_names([not_null]) if not_null is not None else []) if n not in names]
     unique, declared = False, set[str]()
     if evaluator.runtime_stage == "auditing" and _engine(evaluator):
-        unique, declared = _enforced(evaluator, names + extra)
+        unique, declared = _enforced(evaluator, _table(evaluator), names + extra)
+        if not unique and (found := _projected_from(evaluator, _table(evaluator), names)):
+            # a view projecting one table: its key is that table's key (NULLs are still looked for)
+            unique = _enforced(evaluator, found[0], found[1])[0]
 
     def q(name: str) -> str:
         return exp.to_identifier(name).sql(dialect=evaluator.dialect)

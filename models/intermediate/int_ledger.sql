@@ -11,7 +11,7 @@ MODEL (
 );
 
 WITH entries AS (
-  SELECT 'procedure' AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
+  SELECT CAST('procedure' AS TEXT) AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
     proc_date AS entry_date, ledger_amount AS amount, _changed_run
   FROM intermediate.int_procedures
   WHERE is_complete

@@ -2,7 +2,7 @@ MODEL (
   name marts.fact_ledger,
   kind VIEW,
   grain (entry_type, source_id),
-  audits (unique_combination_of_columns(columns := (entry_type, source_id)), not_null(columns := (guarantor_id))),
+  audits (unique_key(columns := (entry_type, source_id)), not_null(columns := (guarantor_id))),
   description 'The family ledger: every dated charge and credit behind a family balance (docs/ledger_rules.md). The balance as of any date D is the sum of amount for entry_date <= D. A view: it holds no data of its own, so runs never rebuild it.'
 );
 
