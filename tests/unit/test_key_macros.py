@@ -10,10 +10,16 @@ import duckdb
 import pytest
 from sqlglot import exp
 
+from sqlmesh import macro
+
 _spec = importlib.util.spec_from_file_location("dental_keys", Path(__file__).parents[2] / "macros" / "keys.py")
 assert _spec and _spec.loader
 keys = importlib.util.module_from_spec(_spec)
+# loading the file registers its macros in SQLMesh's process-wide registry, under a module SQLMesh
+# cannot find again when it loads the project later in this process: put the registry back
+_registered = macro.get_registry()
 _spec.loader.exec_module(keys)
+macro.set_registry(_registered)
 
 
 class _Adapter:
