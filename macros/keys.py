@@ -72,9 +72,11 @@ def key_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | No
 
 @macro()
 def run_index(evaluator: t.Any, column: exp.Expression) -> exp.Expression | None:
-    """Post-statement: an index on the loader-run column a staging model merges by (PostgreSQL
-    only), so the newest run it holds is read from the index, not by scanning the table. DuckDB
-    reads a column's maximum from its block statistics without one."""
+    """Post-statement: an index on the run column an incremental model is read by (PostgreSQL
+    only): `_sync_run_id` of a staging model, `_changed_run` of a row-level intermediate. The
+    newest run a model holds, and the rows a downstream model must recompute (`_changed_run > N`),
+    are then read from the index, not by scanning the table. DuckDB reads a column's maximum from
+    its block statistics and filters a column scan fast without one."""
     return _index(evaluator, [column], unique=False, engines=("postgres",))
 
 

@@ -34,3 +34,5 @@ WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
 );
 
 @key_index(adjustment_id);
+
+@run_index(_changed_run);

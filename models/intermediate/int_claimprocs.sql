@@ -60,3 +60,5 @@ WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_i
 );
 
 @key_index(claim_procedure_id);
+
+@run_index(_changed_run);

@@ -33,3 +33,5 @@ WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
 );
 
 @key_index(commlog_id);
+
+@run_index(_changed_run);

@@ -31,3 +31,5 @@ WHERE @changed_since_last_run(p._sync_run_id);
 );
 
 @key_index(patient_id);
+
+@run_index(_changed_run);

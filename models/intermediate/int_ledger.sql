@@ -89,3 +89,5 @@ WHERE @changed_since_last_run(_changed_run);
 );
 
 @key_index(entry_type, source_id);
+
+@run_index(_changed_run);

@@ -47,3 +47,5 @@ WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, u
 );
 
 @key_index(split_id);
+
+@run_index(_changed_run);

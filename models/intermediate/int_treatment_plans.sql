@@ -40,3 +40,5 @@ WHERE
 );
 
 @key_index(procedure_id);
+
+@run_index(_changed_run);
