@@ -15,18 +15,24 @@ from sqlglot import exp
 from sqlmesh import macro
 
 
+def _newest_run(evaluator: t.Any, column: str) -> int | None:
+    """The newest run id in `column` of the model's table during a real evaluation; None before the
+    first build and outside one (loading, table creation, yaml unit tests)."""
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    row = evaluator.engine_adapter.fetchone(f"SELECT MAX({column}) FROM {evaluator.this_model}")
+    return None if not row or row[0] is None else int(row[0])
+
+
 @macro()
 def changed_since_last_run(evaluator: t.Any, *run_ids: exp.Expression) -> exp.Expression:
     """`run_id > N OR ...` for the given input run-id columns, N being the newest `_changed_run`
     the model holds; TRUE (every row) before the first build, and outside a real evaluation
     (loading, table creation, yaml unit tests), where there is no previous state to compare with."""
-    if evaluator.runtime_stage != "evaluating":
-        return exp.true()
-    row = evaluator.engine_adapter.fetchone(f"SELECT MAX(_changed_run) FROM {evaluator.this_model}")
-    done = row[0] if row else None
+    done = _newest_run(evaluator, "_changed_run")
     if done is None:
         return exp.true()
-    last = exp.Literal.number(int(done))
+    last = exp.Literal.number(done)
     return exp.paren(exp.or_(*(exp.GT(this=run_id, expression=last.copy()) for run_id in run_ids)))
 
 
@@ -36,13 +42,8 @@ def synced_since_last_run(evaluator: t.Any, run_id: exp.Expression) -> exp.Expre
     literal: PostgreSQL then estimates the few new rows from its statistics and merges them by the
     key index, where a subquery's unknown value made it plan for a third of the table. TRUE before
     the first build and outside a real evaluation."""
-    if evaluator.runtime_stage != "evaluating":
-        return exp.true()
-    row = evaluator.engine_adapter.fetchone(f"SELECT MAX(_sync_run_id) FROM {evaluator.this_model}")
-    done = row[0] if row else None
-    if done is None:
-        return exp.true()
-    return exp.GT(this=run_id, expression=exp.Literal.number(int(done)))
+    done = _newest_run(evaluator, "_sync_run_id")
+    return exp.true() if done is None else exp.GT(this=run_id, expression=exp.Literal.number(done))
 
 
 @macro()
@@ -86,5 +87,33 @@ def family_changed(
     return exp.maybe_parse(
         f"NOT EXISTS (SELECT 1 FROM {this} AS stored WHERE stored.guarantor_id = {guarantor.sql('duckdb')}"
         f" AND stored._inputs = {inputs.sql('duckdb')} AND stored._changed_run = {changed_run.sql('duckdb')})",
+        dialect="duckdb",
+    )
+
+
+@macro()
+def delete_vanished_entries(
+    evaluator: t.Any,
+    entry_type: exp.Expression,
+    source: exp.Expression,
+    key: exp.Expression,
+    condition: exp.Expression | None = None,
+) -> exp.Expression | None:
+    """Post-statement of `int_ledger`: delete its entries of `entry_type` whose `key` is gone from
+    `source` (or no longer meets `condition` there), only when the counts say one is (the model
+    holds every current entry, so equal counts mean none is gone). One plain anti-join per entry
+    type: both engines run it as a hash or index anti-join, where one anti-join against the union
+    of the four inputs was three times slower in DuckDB."""
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    this = evaluator.this_model
+    table = exp.to_table(source.sql(dialect="duckdb"), dialect="duckdb").sql(dialect="duckdb")
+    kind = entry_type.sql(dialect="duckdb")
+    cond = condition.sql(dialect="duckdb") if condition is not None else "TRUE"
+    return exp.maybe_parse(
+        f"DELETE FROM {this} AS m WHERE m.entry_type = {kind}"
+        f" AND (SELECT COUNT(*) FROM {this} WHERE entry_type = {kind})"
+        f" <> (SELECT COUNT(*) FROM {table} WHERE {cond})"
+        f" AND NOT EXISTS (SELECT 1 FROM {table} AS s WHERE s.{key.sql(dialect='duckdb')} = m.source_id AND {cond})",
         dialect="duckdb",
     )

@@ -42,51 +42,14 @@ SELECT
 FROM entries
 WHERE @changed_since_last_run(_changed_run);
 
-/* Entries gone from their source model, one entry type at a time and only for a type whose
-   counts say an entry is gone (the model holds every current entry, so equal counts mean none
-   is): four plain anti-joins, which both engines run as hash or index anti-joins, where one
-   anti-join against the union of the four inputs was three times slower in DuckDB. */
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m
-  WHERE m.entry_type = 'procedure'
-    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'procedure')
-      <> (SELECT COUNT(*) FROM intermediate.int_procedures WHERE is_complete)
-    AND NOT EXISTS (
-      SELECT 1 FROM intermediate.int_procedures AS s WHERE s.procedure_id = m.source_id AND s.is_complete
-    )
-);
+/* entries gone from their source model (macros/incremental.py) */
+@delete_vanished_entries('procedure', intermediate.int_procedures, procedure_id, is_complete);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m
-  WHERE m.entry_type = 'adjustment'
-    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'adjustment')
-      <> (SELECT COUNT(*) FROM intermediate.int_adjustments)
-    AND NOT EXISTS (SELECT 1 FROM intermediate.int_adjustments AS s WHERE s.adjustment_id = m.source_id)
-);
+@delete_vanished_entries('adjustment', intermediate.int_adjustments, adjustment_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m
-  WHERE m.entry_type = 'patient_payment'
-    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'patient_payment')
-      <> (SELECT COUNT(*) FROM intermediate.int_payments WHERE NOT is_unearned)
-    AND NOT EXISTS (
-      SELECT 1 FROM intermediate.int_payments AS s WHERE s.split_id = m.source_id AND NOT s.is_unearned
-    )
-);
+@delete_vanished_entries('patient_payment', intermediate.int_payments, split_id, NOT is_unearned);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m
-  WHERE m.entry_type = 'insurance'
-    AND (SELECT COUNT(*) FROM @this_model WHERE entry_type = 'insurance')
-      <> (SELECT COUNT(*) FROM intermediate.int_claimprocs WHERE is_received)
-    AND NOT EXISTS (
-      SELECT 1 FROM intermediate.int_claimprocs AS s WHERE s.claim_procedure_id = m.source_id AND s.is_received
-    )
-);
+@delete_vanished_entries('insurance', intermediate.int_claimprocs, claim_procedure_id, is_received);
 
 @key_index(entry_type, source_id);
 
