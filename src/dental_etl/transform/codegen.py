@@ -226,7 +226,8 @@ def staging_model(table: Table) -> str:
         vanished = f"NOT EXISTS (SELECT 1 FROM {source} AS r WHERE r.{raw_pk} = {key})"
         lines += ["@IF(", "  @runtime_stage = 'evaluating',"]
         lines += [f"  DELETE FROM @this_model WHERE {gone} AND {vanished}", ");"]
-        # PostgreSQL: the key enforced by a unique index (MERGE finds rows by it, audits trust it)
+        # the key enforced by a unique index (both engines: audits trust it, PostgreSQL MERGE finds
+        # rows by it); on PostgreSQL an index on the run column the next merge starts from
         lines += ["", f"@key_index({key});", "", f"@run_index({SYNC_RUN_ID});"]
     return "\n".join(lines) + "\n"
 
