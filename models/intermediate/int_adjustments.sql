@@ -26,12 +26,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = a.patient_id
 WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_adjustment)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_adjustment AS a WHERE a.adjustment_id = m.adjustment_id)
-);
+@delete_vanished(adjustment_id, staging.stg_adjustment, adjustment_id);
 
 @key_index(adjustment_id);
 

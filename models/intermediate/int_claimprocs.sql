@@ -52,12 +52,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = cp.patient_id
 WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, fam._changed_run);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_claimproc)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_claimproc AS cp WHERE cp.claim_procedure_id = m.claim_procedure_id)
-);
+@delete_vanished(claim_procedure_id, staging.stg_claimproc, claim_procedure_id);
 
 @key_index(claim_procedure_id);
 

@@ -25,12 +25,7 @@ LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = c.comm_type_def_id AND t.category_label = 'CommLogTypes'
 WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_commlog)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_commlog AS c WHERE c.commlog_id = m.commlog_id)
-);
+@delete_vanished(commlog_id, staging.stg_commlog, commlog_id);
 
 @key_index(commlog_id);
 

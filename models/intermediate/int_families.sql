@@ -23,12 +23,7 @@ LEFT JOIN intermediate.int_families AS f
   ON f.patient_id = p.patient_id
 WHERE @changed_since_last_run(p._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_patient)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_patient AS p WHERE p.patient_id = m.patient_id)
-);
+@delete_vanished(patient_id, staging.stg_patient, patient_id);
 
 @key_index(patient_id);
 

@@ -42,14 +42,14 @@ SELECT
 FROM entries
 WHERE @changed_since_last_run(_changed_run);
 
-/* entries gone from their source model (macros/incremental.py) */
-@delete_vanished_entries('procedure', intermediate.int_procedures, procedure_id, is_complete);
+/* entries gone from their source model, one entry type at a time (macros/incremental.py) */
+@delete_vanished(source_id, intermediate.int_procedures, procedure_id, s.is_complete, scope := entry_type = 'procedure');
 
-@delete_vanished_entries('adjustment', intermediate.int_adjustments, adjustment_id);
+@delete_vanished(source_id, intermediate.int_adjustments, adjustment_id, TRUE, scope := entry_type = 'adjustment');
 
-@delete_vanished_entries('patient_payment', intermediate.int_payments, split_id, NOT is_unearned);
+@delete_vanished(source_id, intermediate.int_payments, split_id, NOT s.is_unearned, scope := entry_type = 'patient_payment');
 
-@delete_vanished_entries('insurance', intermediate.int_claimprocs, claim_procedure_id, is_received);
+@delete_vanished(source_id, intermediate.int_claimprocs, claim_procedure_id, s.is_received, scope := entry_type = 'insurance');
 
 @key_index(entry_type, source_id);
 

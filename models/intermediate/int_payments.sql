@@ -39,12 +39,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = s.patient_id
 WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, ut._sync_run_id, fam._changed_run);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_paysplit)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_paysplit AS s WHERE s.split_id = m.split_id)
-);
+@delete_vanished(split_id, staging.stg_paysplit, split_id);
 
 @key_index(split_id);
 

@@ -43,12 +43,7 @@ WHERE
   p.proc_status <> 6
   AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, fam._changed_run);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM staging.stg_procedurelog WHERE proc_status <> 6)
-    AND NOT EXISTS (SELECT 1 FROM staging.stg_procedurelog AS p WHERE p.procedure_id = m.procedure_id AND p.proc_status <> 6)
-);
+@delete_vanished(procedure_id, staging.stg_procedurelog, procedure_id, s.proc_status <> 6);
 
 @key_index(procedure_id);
 

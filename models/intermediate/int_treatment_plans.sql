@@ -32,11 +32,11 @@ WHERE
   AND NOT @is_routine_care(p.proc_code)
   AND @changed_since_last_run(p._changed_run, a._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  /* only when the counts say a key is gone (the model holds every current input key, so equal counts mean none is) */
-  DELETE FROM @this_model AS m WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM intermediate.int_procedures AS p WHERE p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge AND NOT @is_routine_care(p.proc_code))
-    AND NOT EXISTS (SELECT 1 FROM intermediate.int_procedures AS p WHERE p.procedure_id = m.procedure_id AND p.date_tp IS NOT NULL AND p.proc_status IN (1, 2, 8) AND NOT p.is_broken_appointment_charge AND NOT @is_routine_care(p.proc_code))
+@delete_vanished(
+  procedure_id,
+  intermediate.int_procedures,
+  procedure_id,
+  s.date_tp IS NOT NULL AND s.proc_status IN (1, 2, 8) AND NOT s.is_broken_appointment_charge AND NOT @is_routine_care(s.proc_code)
 );
 
 @key_index(procedure_id);

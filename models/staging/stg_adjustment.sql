@@ -44,10 +44,7 @@ SELECT
 FROM raw.adjustment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.adjustment) AND NOT EXISTS (SELECT 1 FROM raw.adjustment AS r WHERE r.adjnum = adjustment_id)
-);
+@delete_vanished(adjustment_id, raw.adjustment, adjnum);
 
 @key_index(adjustment_id);
 

@@ -99,10 +99,7 @@ SELECT
 FROM raw.appointment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.appointment) AND NOT EXISTS (SELECT 1 FROM raw.appointment AS r WHERE r.aptnum = appointment_id)
-);
+@delete_vanished(appointment_id, raw.appointment, aptnum);
 
 @key_index(appointment_id);
 

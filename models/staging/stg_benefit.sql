@@ -95,10 +95,7 @@ SELECT
 FROM raw.benefit AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.benefit) AND NOT EXISTS (SELECT 1 FROM raw.benefit AS r WHERE r.benefitnum = benefit_id)
-);
+@delete_vanished(benefit_id, raw.benefit, benefitnum);
 
 @key_index(benefit_id);
 

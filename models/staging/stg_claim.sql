@@ -319,10 +319,7 @@ SELECT
 FROM raw.claim AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.claim) AND NOT EXISTS (SELECT 1 FROM raw.claim AS r WHERE r.claimnum = claim_id)
-);
+@delete_vanished(claim_id, raw.claim, claimnum);
 
 @key_index(claim_id);
 

@@ -50,10 +50,7 @@ SELECT
 FROM raw.claimpayment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.claimpayment) AND NOT EXISTS (SELECT 1 FROM raw.claimpayment AS r WHERE r.claimpaymentnum = claim_payment_id)
-);
+@delete_vanished(claim_payment_id, raw.claimpayment, claimpaymentnum);
 
 @key_index(claim_payment_id);
 

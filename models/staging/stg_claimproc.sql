@@ -127,10 +127,7 @@ SELECT
 FROM raw.claimproc AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.claimproc) AND NOT EXISTS (SELECT 1 FROM raw.claimproc AS r WHERE r.claimprocnum = claim_procedure_id)
-);
+@delete_vanished(claim_procedure_id, raw.claimproc, claimprocnum);
 
 @key_index(claim_procedure_id);
 

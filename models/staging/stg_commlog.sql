@@ -85,10 +85,7 @@ SELECT
 FROM raw.commlog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.commlog) AND NOT EXISTS (SELECT 1 FROM raw.commlog AS r WHERE r.commlognum = commlog_id)
-);
+@delete_vanished(commlog_id, raw.commlog, commlognum);
 
 @key_index(commlog_id);
 

@@ -90,10 +90,7 @@ SELECT
 FROM raw.document AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.document) AND NOT EXISTS (SELECT 1 FROM raw.document AS r WHERE r.docnum = document_id)
-);
+@delete_vanished(document_id, raw.document, docnum);
 
 @key_index(document_id);
 

@@ -63,10 +63,7 @@ SELECT
 FROM raw.entrylog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.entrylog) AND NOT EXISTS (SELECT 1 FROM raw.entrylog AS r WHERE r.entrylognum = entry_log_id)
-);
+@delete_vanished(entry_log_id, raw.entrylog, entrylognum);
 
 @key_index(entry_log_id);
 

@@ -38,10 +38,7 @@ SELECT
 FROM raw.fee AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.fee) AND NOT EXISTS (SELECT 1 FROM raw.fee AS r WHERE r.feenum = fee_id)
-);
+@delete_vanished(fee_id, raw.fee, feenum);
 
 @key_index(fee_id);
 

@@ -127,10 +127,7 @@ SELECT
 FROM raw.histappointment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.histappointment) AND NOT EXISTS (SELECT 1 FROM raw.histappointment AS r WHERE r.histapptnum = hist_appointment_id)
-);
+@delete_vanished(hist_appointment_id, raw.histappointment, histapptnum);
 
 @key_index(hist_appointment_id);
 

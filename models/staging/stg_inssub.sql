@@ -40,10 +40,7 @@ SELECT
 FROM raw.inssub AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.inssub) AND NOT EXISTS (SELECT 1 FROM raw.inssub AS r WHERE r.inssubnum = ins_sub_id)
-);
+@delete_vanished(ins_sub_id, raw.inssub, inssubnum);
 
 @key_index(ins_sub_id);
 

@@ -291,10 +291,7 @@ SELECT
 FROM raw.patient AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.patient) AND NOT EXISTS (SELECT 1 FROM raw.patient AS r WHERE r.patnum = patient_id)
-);
+@delete_vanished(patient_id, raw.patient, patnum);
 
 @key_index(patient_id);
 

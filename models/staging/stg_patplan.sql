@@ -58,10 +58,7 @@ SELECT
 FROM raw.patplan AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.patplan) AND NOT EXISTS (SELECT 1 FROM raw.patplan AS r WHERE r.patplannum = pat_plan_id)
-);
+@delete_vanished(pat_plan_id, raw.patplan, patplannum);
 
 @key_index(pat_plan_id);
 

@@ -97,10 +97,7 @@ SELECT
 FROM raw.payment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.payment) AND NOT EXISTS (SELECT 1 FROM raw.payment AS r WHERE r.paynum = payment_id)
-);
+@delete_vanished(payment_id, raw.payment, paynum);
 
 @key_index(payment_id);
 

@@ -64,10 +64,7 @@ SELECT
 FROM raw.payplancharge AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.payplancharge) AND NOT EXISTS (SELECT 1 FROM raw.payplancharge AS r WHERE r.payplanchargenum = payment_plan_charge_id)
-);
+@delete_vanished(payment_plan_charge_id, raw.payplancharge, payplanchargenum);
 
 @key_index(payment_plan_charge_id);
 

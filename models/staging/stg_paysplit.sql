@@ -56,10 +56,7 @@ SELECT
 FROM raw.paysplit AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.paysplit) AND NOT EXISTS (SELECT 1 FROM raw.paysplit AS r WHERE r.splitnum = split_id)
-);
+@delete_vanished(split_id, raw.paysplit, splitnum);
 
 @key_index(split_id);
 

@@ -219,10 +219,7 @@ SELECT
 FROM raw.procedurelog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.procedurelog) AND NOT EXISTS (SELECT 1 FROM raw.procedurelog AS r WHERE r.procnum = procedure_id)
-);
+@delete_vanished(procedure_id, raw.procedurelog, procnum);
 
 @key_index(procedure_id);
 

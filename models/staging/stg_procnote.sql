@@ -30,10 +30,7 @@ SELECT
 FROM raw.procnote AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.procnote) AND NOT EXISTS (SELECT 1 FROM raw.procnote AS r WHERE r.procnotenum = procedure_note_id)
-);
+@delete_vanished(procedure_note_id, raw.procnote, procnotenum);
 
 @key_index(procedure_note_id);
 

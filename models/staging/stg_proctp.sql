@@ -72,10 +72,7 @@ SELECT
 FROM raw.proctp AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.proctp) AND NOT EXISTS (SELECT 1 FROM raw.proctp AS r WHERE r.proctpnum = proc_tp_id)
-);
+@delete_vanished(proc_tp_id, raw.proctp, proctpnum);
 
 @key_index(proc_tp_id);
 

@@ -53,10 +53,7 @@ SELECT
 FROM raw.recall AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.recall) AND NOT EXISTS (SELECT 1 FROM raw.recall AS r WHERE r.recallnum = recall_id)
-);
+@delete_vanished(recall_id, raw.recall, recallnum);
 
 @key_index(recall_id);
 

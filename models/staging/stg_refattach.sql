@@ -57,10 +57,7 @@ SELECT
 FROM raw.refattach AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.refattach) AND NOT EXISTS (SELECT 1 FROM raw.refattach AS r WHERE r.refattachnum = ref_attach_id)
-);
+@delete_vanished(ref_attach_id, raw.refattach, refattachnum);
 
 @key_index(ref_attach_id);
 

@@ -54,10 +54,7 @@ SELECT
 FROM raw.schedule AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.schedule) AND NOT EXISTS (SELECT 1 FROM raw.schedule AS r WHERE r.schedulenum = schedule_id)
-);
+@delete_vanished(schedule_id, raw.schedule, schedulenum);
 
 @key_index(schedule_id);
 

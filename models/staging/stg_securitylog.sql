@@ -326,10 +326,7 @@ SELECT
 FROM raw.securitylog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.securitylog) AND NOT EXISTS (SELECT 1 FROM raw.securitylog AS r WHERE r.securitylognum = security_log_id)
-);
+@delete_vanished(security_log_id, raw.securitylog, securitylognum);
 
 @key_index(security_log_id);
 

@@ -91,10 +91,7 @@ SELECT
 FROM raw.sheet AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.sheet) AND NOT EXISTS (SELECT 1 FROM raw.sheet AS r WHERE r.sheetnum = sheet_id)
-);
+@delete_vanished(sheet_id, raw.sheet, sheetnum);
 
 @key_index(sheet_id);
 

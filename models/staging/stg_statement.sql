@@ -98,10 +98,7 @@ SELECT
 FROM raw.statement AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.statement) AND NOT EXISTS (SELECT 1 FROM raw.statement AS r WHERE r.statementnum = statement_id)
-);
+@delete_vanished(statement_id, raw.statement, statementnum);
 
 @key_index(statement_id);
 

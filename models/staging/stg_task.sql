@@ -95,10 +95,7 @@ SELECT
 FROM raw.task AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.task) AND NOT EXISTS (SELECT 1 FROM raw.task AS r WHERE r.tasknum = task_id)
-);
+@delete_vanished(task_id, raw.task, tasknum);
 
 @key_index(task_id);
 

@@ -65,10 +65,7 @@ SELECT
 FROM raw.treatplan AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model WHERE (SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM raw.treatplan) AND NOT EXISTS (SELECT 1 FROM raw.treatplan AS r WHERE r.treatplannum = treatment_plan_id)
-);
+@delete_vanished(treatment_plan_id, raw.treatplan, treatplannum);
 
 @key_index(treatment_plan_id);
 

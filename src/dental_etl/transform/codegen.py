@@ -219,13 +219,8 @@ def staging_model(table: Table) -> str:
         raw_pk = raw_column_name(table.primary_key)
         lines.append(f"WHERE @synced_since_last_run(r.{SYNC_RUN_ID});")
         lines.append("")
-        # the staging model holds every raw key (each new raw row carries a newer run id), so it
-        # holds a vanished key exactly when it has more rows than raw: counting both is a scan
-        # each, the anti-join that finds the keys a hash of both (10 s for 6M rows in PostgreSQL)
-        gone = f"(SELECT COUNT(*) FROM @this_model) <> (SELECT COUNT(*) FROM {source})"
-        vanished = f"NOT EXISTS (SELECT 1 FROM {source} AS r WHERE r.{raw_pk} = {key})"
-        lines += ["@IF(", "  @runtime_stage = 'evaluating',"]
-        lines += [f"  DELETE FROM @this_model WHERE {gone} AND {vanished}", ");"]
+        # rows whose key vanished from raw (macros/incremental.py: only when the counts differ)
+        lines.append(f"@delete_vanished({key}, {source}, {raw_pk});")
         # the key enforced by a unique index (both engines: audits trust it, PostgreSQL MERGE finds
         # rows by it); on PostgreSQL an index on the run column the next merge starts from
         lines += ["", f"@key_index({key});", "", f"@run_index({SYNC_RUN_ID});"]
