@@ -31,9 +31,14 @@ def _engine(evaluator: t.Any) -> str | None:
 
 def _names(columns: t.Sequence[exp.Expression]) -> list[str]:
     """Column names from the macro's arguments: columns, or one tuple/array of columns."""
+    if len(columns) == 1 and isinstance(columns[0], exp.Paren):  # `(a)` is one column, not a tuple
+        columns = [columns[0].this]
     if len(columns) == 1 and isinstance(columns[0], exp.Tuple | exp.Array):
         columns = columns[0].expressions
-    return [c.name for c in columns]
+    names = [c.name for c in columns if isinstance(c, exp.Column | exp.Identifier)]
+    if len(names) != len(columns) or not all(names):
+        raise ValueError(f"key columns must be column names, got {[c.sql() for c in columns]}")
+    return names
 
 
 def _table(evaluator: t.Any) -> exp.Table:

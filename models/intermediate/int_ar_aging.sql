@@ -1,9 +1,9 @@
 MODEL (
   name intermediate.int_ar_aging,
-  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (guarantor_id, as_of_date)),
-  grain (guarantor_id, as_of_date),
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key aging_id),
+  grain aging_id,
   audits (
-    unique_combination_of_columns(columns := (guarantor_id, as_of_date)),
+    primary_key(column := aging_id),
     not_null(columns := (guarantor_id, as_of_date)),
     aging_buckets_sum_to_balance()
   ),
@@ -126,6 +126,7 @@ WITH run_date AS (
     ON p.guarantor_id = a.guarantor_id AND p.as_of_date = a.as_of_date
 )
 SELECT
+  CAST(aged.guarantor_id * 100000 + (aged.as_of_date - DATE '1970-01-01') AS BIGINT) AS aging_id, -- the row: family and as-of date in one number (guarantor_id x 100000 + days since 1970-01-01, unique until 2243); one key column lets DuckDB merge by it, where a two-column key made SQLMesh compare concatenated strings over the whole table
   aged.guarantor_id, -- the family (patient.Guarantor)
   aged.as_of_date, -- the date the family is aged as of: a month end, or the run date
   aged.as_of_date = r.today AS is_current, -- TRUE for the run date (today's aging)
@@ -164,4 +165,4 @@ WHERE
     )
 );
 
-@key_index(guarantor_id, as_of_date);
+@key_index(aging_id);

@@ -1,9 +1,9 @@
 MODEL (
   name intermediate.int_ledger,
-  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (entry_type, source_id)),
-  grain (entry_type, source_id),
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key entry_id),
+  grain entry_id,
   audits (
-    unique_key(columns := (entry_type, source_id)),
+    primary_key(column := entry_id),
     not_null(columns := (entry_type, source_id, guarantor_id)),
     accepted_values(column := entry_type, is_in := ('procedure', 'adjustment', 'patient_payment', 'insurance'))
   ),
@@ -11,23 +11,24 @@ MODEL (
 );
 
 WITH entries AS (
-  SELECT CAST('procedure' AS TEXT) AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
+  SELECT 0 AS type_code, CAST('procedure' AS TEXT) AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
     proc_date AS entry_date, ledger_amount AS amount, _changed_run
   FROM intermediate.int_procedures
   WHERE is_complete
   UNION ALL
-  SELECT 'adjustment', adjustment_id, guarantor_id, patient_id, provider_id, clinic_id, adj_date, adj_amt, _changed_run
+  SELECT 1, 'adjustment', adjustment_id, guarantor_id, patient_id, provider_id, clinic_id, adj_date, adj_amt, _changed_run
   FROM intermediate.int_adjustments
   UNION ALL
-  SELECT 'patient_payment', split_id, guarantor_id, patient_id, provider_id, clinic_id, date_pay, -split_amt, _changed_run
+  SELECT 2, 'patient_payment', split_id, guarantor_id, patient_id, provider_id, clinic_id, date_pay, -split_amt, _changed_run
   FROM intermediate.int_payments
   WHERE NOT is_unearned
   UNION ALL
-  SELECT 'insurance', claim_procedure_id, guarantor_id, patient_id, provider_id, clinic_id, date_cp, -ledger_credit, _changed_run
+  SELECT 3, 'insurance', claim_procedure_id, guarantor_id, patient_id, provider_id, clinic_id, date_cp, -ledger_credit, _changed_run
   FROM intermediate.int_claimprocs
   WHERE is_received
 )
 SELECT
+  CAST(source_id * 4 + type_code AS BIGINT) AS entry_id, -- the entry: its source key and entry type in one number (source_id x 4 + 0 procedure, 1 adjustment, 2 patient payment, 3 insurance); one key column lets DuckDB merge by it, where a two-column key made SQLMesh compare concatenated strings over the whole table
   entry_type, -- procedure, adjustment, patient_payment or insurance
   source_id, -- the key in the source table (ProcNum, AdjNum, SplitNum, ClaimProcNum)
   guarantor_id, -- the family
@@ -51,6 +52,6 @@ WHERE @changed_since_last_run(_changed_run);
 
 @delete_vanished(source_id, intermediate.int_claimprocs, claim_procedure_id, s.is_received, scope := entry_type = 'insurance');
 
-@key_index(entry_type, source_id);
+@key_index(entry_id);
 
 @run_index(_changed_run);

@@ -89,3 +89,12 @@ def test_distinct_cte_and_limit_views_are_scanned(evaluator: _Evaluator) -> None
     conn.execute("CREATE VIEW s.limited AS SELECT kind, k FROM s.t LIMIT 5")
     for view in ("distinct_rows", "with_cte", "limited"):
         assert keys._projected_from(evaluator, _table(view), ["kind", "k"]) is None, view
+
+
+def test_key_columns_are_read_from_names_tuples_and_one_parenthesised_column() -> None:
+    col = exp.column
+    assert keys._names([col("a"), col("b")]) == ["a", "b"]
+    assert keys._names([exp.Tuple(expressions=[col("a"), col("b")])]) == ["a", "b"]
+    assert keys._names([exp.Paren(this=col("entry_id"))]) == ["entry_id"]
+    with pytest.raises(ValueError, match="column names"):
+        keys._names([exp.Literal.number(1)])
