@@ -91,27 +91,65 @@ def family_changed(
     )
 
 
+VANISHED_LOG = "_dental.vanished_keys"  # written by the loader (src/dental_etl/sync/state.py)
+
+
 @macro()
 def delete_vanished(
     evaluator: t.Any,
     key: exp.Expression,
-    source: exp.Expression,
-    source_key: exp.Expression,
-    condition: exp.Expression | None = None,
+    raw_table: exp.Expression,
+    run: exp.Expression,
     scope: exp.Expression | None = None,
 ) -> exp.Expression | None:
     """Post-statement of an incremental model: delete its rows (those within `scope`, when given)
-    whose `key` is gone from `source` as `source_key`, or no longer meets `condition` there
-    (written on `s`, the source's alias). The model holds every current input key (a new input row
-    always carries a newer run), so it holds a vanished key exactly when it has more rows than its
-    input: the anti-join (10 s for six million rows in PostgreSQL) runs only when the two counts
-    differ. `int_ledger` deletes one entry type at a time (`scope`): four plain anti-joins, where
-    one against the union of its four inputs was three times slower in DuckDB."""
+    whose `key` the loader logged as gone from `raw_table` (`_dental.vanished_keys`: deleted in
+    OpenDental, or missing from a reload) after the row was computed, i.e. by a run newer than the
+    row's own `run` column (`_sync_run_id` in staging, `_changed_run` downstream). A key deleted and then
+    written again carries the newer run and stays. The log replaces comparing the whole model with
+    its input (an anti-join: 10 s for six million rows in PostgreSQL, and counting both sides
+    every run to know whether to run it)."""
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    if not evaluator.engine_adapter.table_exists(VANISHED_LOG):
+        raise ValueError(
+            f"{VANISHED_LOG} is missing: the warehouse was last synced by an older loader; run `dental sync`"
+        )
+    this = evaluator.this_model
+    raw = exp.to_table(raw_table.sql(dialect="duckdb"), dialect="duckdb")
+    if raw.db != "raw":
+        raise ValueError(f"@delete_vanished names a raw table (raw.<table>), got {raw.sql()}")
+    column, run_column = key.sql(dialect="duckdb"), run.sql(dialect="duckdb")
+    within = scope.sql(dialect="duckdb") if scope is not None else "TRUE"
+    logged = f"SELECT v.key_value FROM {VANISHED_LOG} AS v WHERE v.table_name = '{raw.name}'"
+    return exp.maybe_parse(
+        f"DELETE FROM {this} AS m WHERE {within} AND m.{column} IN ({logged})"
+        f" AND EXISTS ({logged} AND v.key_value = m.{column} AND v.run_id > m.{run_column})",
+        dialect="duckdb",
+    )
+
+
+@macro()
+def delete_unmatched(
+    evaluator: t.Any,
+    key: exp.Expression,
+    source: exp.Expression,
+    source_key: exp.Expression,
+    condition: exp.Expression,
+    scope: exp.Expression | None = None,
+) -> exp.Expression | None:
+    """Post-statement of an incremental model built from the rows of `source` that meet
+    `condition` (written on `s`, the source's alias): delete its rows (within `scope`) whose source
+    row no longer meets it (a procedure marked deleted, a claim line no longer received). Keys gone
+    from the source altogether are `@delete_vanished`'s. The model then holds more rows than its
+    input meets the condition exactly when there is something to delete, so the anti-join runs only
+    when the two counts differ. `int_ledger` checks one entry type at a time (`scope`): four plain
+    anti-joins, where one against the union of its four inputs was three times slower in DuckDB."""
     if evaluator.runtime_stage != "evaluating":
         return None
     this = evaluator.this_model
     table = exp.to_table(source.sql(dialect="duckdb"), dialect="duckdb").sql(dialect="duckdb")
-    cond = condition.sql(dialect="duckdb") if condition is not None else "TRUE"
+    cond = condition.sql(dialect="duckdb")
     within = scope.sql(dialect="duckdb") if scope is not None else "TRUE"
     return exp.maybe_parse(
         f"DELETE FROM {this} AS m WHERE {within}"

@@ -26,7 +26,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = a.patient_id
 WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
 
-@delete_vanished(adjustment_id, staging.stg_adjustment, adjustment_id);
+@delete_vanished(adjustment_id, raw.adjustment, _changed_run);
 
 @key_index(adjustment_id);
 

@@ -52,7 +52,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = cp.patient_id
 WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, fam._changed_run);
 
-@delete_vanished(claim_procedure_id, staging.stg_claimproc, claim_procedure_id);
+@delete_vanished(claim_procedure_id, raw.claimproc, _changed_run);
 
 @key_index(claim_procedure_id);
 

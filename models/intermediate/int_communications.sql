@@ -25,7 +25,7 @@ LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = c.comm_type_def_id AND t.category_label = 'CommLogTypes'
 WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
 
-@delete_vanished(commlog_id, staging.stg_commlog, commlog_id);
+@delete_vanished(commlog_id, raw.commlog, _changed_run);
 
 @key_index(commlog_id);
 

@@ -23,7 +23,7 @@ LEFT JOIN intermediate.int_families AS f
   ON f.patient_id = p.patient_id
 WHERE @changed_since_last_run(p._sync_run_id);
 
-@delete_vanished(patient_id, staging.stg_patient, patient_id);
+@delete_vanished(patient_id, raw.patient, _changed_run);
 
 @key_index(patient_id);
 

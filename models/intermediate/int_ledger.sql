@@ -43,14 +43,21 @@ SELECT
 FROM entries
 WHERE @changed_since_last_run(_changed_run);
 
-/* entries gone from their source model, one entry type at a time (macros/incremental.py) */
-@delete_vanished(source_id, intermediate.int_procedures, procedure_id, s.is_complete, scope := entry_type = 'procedure');
+/* entries whose source row the loader logged as deleted, one entry type at a time (macros/incremental.py) */
+@delete_vanished(source_id, raw.procedurelog, _changed_run, scope := entry_type = 'procedure');
 
-@delete_vanished(source_id, intermediate.int_adjustments, adjustment_id, TRUE, scope := entry_type = 'adjustment');
+@delete_vanished(source_id, raw.adjustment, _changed_run, scope := entry_type = 'adjustment');
 
-@delete_vanished(source_id, intermediate.int_payments, split_id, NOT s.is_unearned, scope := entry_type = 'patient_payment');
+@delete_vanished(source_id, raw.paysplit, _changed_run, scope := entry_type = 'patient_payment');
 
-@delete_vanished(source_id, intermediate.int_claimprocs, claim_procedure_id, s.is_received, scope := entry_type = 'insurance');
+@delete_vanished(source_id, raw.claimproc, _changed_run, scope := entry_type = 'insurance');
+
+/* entries whose source row no longer makes one (a procedure no longer complete, a split now unearned, a claim line no longer received) */
+@delete_unmatched(source_id, intermediate.int_procedures, procedure_id, s.is_complete, scope := entry_type = 'procedure');
+
+@delete_unmatched(source_id, intermediate.int_payments, split_id, NOT s.is_unearned, scope := entry_type = 'patient_payment');
+
+@delete_unmatched(source_id, intermediate.int_claimprocs, claim_procedure_id, s.is_received, scope := entry_type = 'insurance');
 
 @key_index(entry_id);
 

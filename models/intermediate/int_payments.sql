@@ -39,7 +39,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = s.patient_id
 WHERE @changed_since_last_run(s._sync_run_id, p._sync_run_id, pt._sync_run_id, ut._sync_run_id, fam._changed_run);
 
-@delete_vanished(split_id, staging.stg_paysplit, split_id);
+@delete_vanished(split_id, raw.paysplit, _changed_run);
 
 @key_index(split_id);
 

@@ -43,7 +43,10 @@ WHERE
   p.proc_status <> 6
   AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, fam._changed_run);
 
-@delete_vanished(procedure_id, staging.stg_procedurelog, procedure_id, s.proc_status <> 6);
+@delete_vanished(procedure_id, raw.procedurelog, _changed_run);
+
+/* procedures marked deleted (status 6) since */
+@delete_unmatched(procedure_id, staging.stg_procedurelog, procedure_id, s.proc_status <> 6);
 
 @key_index(procedure_id);
 

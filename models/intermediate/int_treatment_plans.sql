@@ -32,7 +32,10 @@ WHERE
   AND NOT @is_routine_care(p.proc_code)
   AND @changed_since_last_run(p._changed_run, a._sync_run_id);
 
-@delete_vanished(
+@delete_vanished(procedure_id, raw.procedurelog, _changed_run);
+
+/* procedures that stopped being diagnosed treatment */
+@delete_unmatched(
   procedure_id,
   intermediate.int_procedures,
   procedure_id,

@@ -44,7 +44,7 @@ SELECT
 FROM raw.adjustment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(adjustment_id, raw.adjustment, adjnum);
+@delete_vanished(adjustment_id, raw.adjustment, _sync_run_id);
 
 @key_index(adjustment_id);
 

@@ -99,7 +99,7 @@ SELECT
 FROM raw.appointment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(appointment_id, raw.appointment, aptnum);
+@delete_vanished(appointment_id, raw.appointment, _sync_run_id);
 
 @key_index(appointment_id);
 

@@ -95,7 +95,7 @@ SELECT
 FROM raw.benefit AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(benefit_id, raw.benefit, benefitnum);
+@delete_vanished(benefit_id, raw.benefit, _sync_run_id);
 
 @key_index(benefit_id);
 

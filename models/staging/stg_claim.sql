@@ -319,7 +319,7 @@ SELECT
 FROM raw.claim AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(claim_id, raw.claim, claimnum);
+@delete_vanished(claim_id, raw.claim, _sync_run_id);
 
 @key_index(claim_id);
 

@@ -50,7 +50,7 @@ SELECT
 FROM raw.claimpayment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(claim_payment_id, raw.claimpayment, claimpaymentnum);
+@delete_vanished(claim_payment_id, raw.claimpayment, _sync_run_id);
 
 @key_index(claim_payment_id);
 

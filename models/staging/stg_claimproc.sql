@@ -127,7 +127,7 @@ SELECT
 FROM raw.claimproc AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(claim_procedure_id, raw.claimproc, claimprocnum);
+@delete_vanished(claim_procedure_id, raw.claimproc, _sync_run_id);
 
 @key_index(claim_procedure_id);
 

@@ -85,7 +85,7 @@ SELECT
 FROM raw.commlog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(commlog_id, raw.commlog, commlognum);
+@delete_vanished(commlog_id, raw.commlog, _sync_run_id);
 
 @key_index(commlog_id);
 

@@ -90,7 +90,7 @@ SELECT
 FROM raw.document AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(document_id, raw.document, docnum);
+@delete_vanished(document_id, raw.document, _sync_run_id);
 
 @key_index(document_id);
 

@@ -63,7 +63,7 @@ SELECT
 FROM raw.entrylog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(entry_log_id, raw.entrylog, entrylognum);
+@delete_vanished(entry_log_id, raw.entrylog, _sync_run_id);
 
 @key_index(entry_log_id);
 

@@ -38,7 +38,7 @@ SELECT
 FROM raw.fee AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(fee_id, raw.fee, feenum);
+@delete_vanished(fee_id, raw.fee, _sync_run_id);
 
 @key_index(fee_id);
 

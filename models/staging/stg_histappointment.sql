@@ -127,7 +127,7 @@ SELECT
 FROM raw.histappointment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(hist_appointment_id, raw.histappointment, histapptnum);
+@delete_vanished(hist_appointment_id, raw.histappointment, _sync_run_id);
 
 @key_index(hist_appointment_id);
 

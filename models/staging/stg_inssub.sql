@@ -40,7 +40,7 @@ SELECT
 FROM raw.inssub AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(ins_sub_id, raw.inssub, inssubnum);
+@delete_vanished(ins_sub_id, raw.inssub, _sync_run_id);
 
 @key_index(ins_sub_id);
 

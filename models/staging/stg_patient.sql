@@ -291,7 +291,7 @@ SELECT
 FROM raw.patient AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(patient_id, raw.patient, patnum);
+@delete_vanished(patient_id, raw.patient, _sync_run_id);
 
 @key_index(patient_id);
 

@@ -58,7 +58,7 @@ SELECT
 FROM raw.patplan AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(pat_plan_id, raw.patplan, patplannum);
+@delete_vanished(pat_plan_id, raw.patplan, _sync_run_id);
 
 @key_index(pat_plan_id);
 

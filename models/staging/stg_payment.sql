@@ -97,7 +97,7 @@ SELECT
 FROM raw.payment AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(payment_id, raw.payment, paynum);
+@delete_vanished(payment_id, raw.payment, _sync_run_id);
 
 @key_index(payment_id);
 

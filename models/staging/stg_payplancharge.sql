@@ -64,7 +64,7 @@ SELECT
 FROM raw.payplancharge AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(payment_plan_charge_id, raw.payplancharge, payplanchargenum);
+@delete_vanished(payment_plan_charge_id, raw.payplancharge, _sync_run_id);
 
 @key_index(payment_plan_charge_id);
 

@@ -56,7 +56,7 @@ SELECT
 FROM raw.paysplit AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(split_id, raw.paysplit, splitnum);
+@delete_vanished(split_id, raw.paysplit, _sync_run_id);
 
 @key_index(split_id);
 

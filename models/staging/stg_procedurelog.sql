@@ -219,7 +219,7 @@ SELECT
 FROM raw.procedurelog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(procedure_id, raw.procedurelog, procnum);
+@delete_vanished(procedure_id, raw.procedurelog, _sync_run_id);
 
 @key_index(procedure_id);
 

@@ -30,7 +30,7 @@ SELECT
 FROM raw.procnote AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(procedure_note_id, raw.procnote, procnotenum);
+@delete_vanished(procedure_note_id, raw.procnote, _sync_run_id);
 
 @key_index(procedure_note_id);
 

@@ -72,7 +72,7 @@ SELECT
 FROM raw.proctp AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(proc_tp_id, raw.proctp, proctpnum);
+@delete_vanished(proc_tp_id, raw.proctp, _sync_run_id);
 
 @key_index(proc_tp_id);
 

@@ -53,7 +53,7 @@ SELECT
 FROM raw.recall AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(recall_id, raw.recall, recallnum);
+@delete_vanished(recall_id, raw.recall, _sync_run_id);
 
 @key_index(recall_id);
 

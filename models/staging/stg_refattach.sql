@@ -57,7 +57,7 @@ SELECT
 FROM raw.refattach AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(ref_attach_id, raw.refattach, refattachnum);
+@delete_vanished(ref_attach_id, raw.refattach, _sync_run_id);
 
 @key_index(ref_attach_id);
 

@@ -54,7 +54,7 @@ SELECT
 FROM raw.schedule AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(schedule_id, raw.schedule, schedulenum);
+@delete_vanished(schedule_id, raw.schedule, _sync_run_id);
 
 @key_index(schedule_id);
 

@@ -326,7 +326,7 @@ SELECT
 FROM raw.securitylog AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(security_log_id, raw.securitylog, securitylognum);
+@delete_vanished(security_log_id, raw.securitylog, _sync_run_id);
 
 @key_index(security_log_id);
 

@@ -91,7 +91,7 @@ SELECT
 FROM raw.sheet AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(sheet_id, raw.sheet, sheetnum);
+@delete_vanished(sheet_id, raw.sheet, _sync_run_id);
 
 @key_index(sheet_id);
 

@@ -98,7 +98,7 @@ SELECT
 FROM raw.statement AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(statement_id, raw.statement, statementnum);
+@delete_vanished(statement_id, raw.statement, _sync_run_id);
 
 @key_index(statement_id);
 

@@ -95,7 +95,7 @@ SELECT
 FROM raw.task AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(task_id, raw.task, tasknum);
+@delete_vanished(task_id, raw.task, _sync_run_id);
 
 @key_index(task_id);
 

@@ -65,7 +65,7 @@ SELECT
 FROM raw.treatplan AS r
 WHERE @synced_since_last_run(r._sync_run_id);
 
-@delete_vanished(treatment_plan_id, raw.treatplan, treatplannum);
+@delete_vanished(treatment_plan_id, raw.treatplan, _sync_run_id);
 
 @key_index(treatment_plan_id);
 

@@ -9,6 +9,9 @@ fresh machine pointed at the same warehouse resumes where the last sync stopped.
 - `_dental.sync_runs`: one row per run (status, totals, seconds).
 - `_dental.sync_run_tables`: one row per table per run (mode, rows inserted/updated/deleted,
   bytes, seconds, error) — what `dental status` and the freshness models read.
+- `_dental.vanished_keys`: one row per key that left a raw table (deleted in OpenDental, or gone
+  in a reload) with the run that removed it, written in the same transaction as the removal. The
+  models delete by it (macros/incremental.py) instead of comparing whole tables with their input.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dental_etl.sync.written.base import CONTROL, Session, TableRef
 STATE = TableRef(CONTROL, "sync_state")
 RUNS = TableRef(CONTROL, "sync_runs")
 RUN_TABLES = TableRef(CONTROL, "sync_run_tables")
+VANISHED = TableRef(CONTROL, "vanished_keys")
 
 _DDL = {
     STATE: """
@@ -40,6 +44,8 @@ _DDL = {
         finished_at TIMESTAMPTZ, seconds FLOAT8, rows_read BIGINT, rows_inserted BIGINT,
         rows_updated BIGINT, rows_deleted BIGINT, bytes_read BIGINT, watermark TIMESTAMP,
         attempts INTEGER, error VARCHAR, notes VARCHAR""",
+    VANISHED: """
+        table_name VARCHAR NOT NULL, key_value BIGINT NOT NULL, run_id BIGINT NOT NULL""",
 }
 
 
@@ -176,4 +182,14 @@ def save_state(session: Session, state: TableState) -> None:
             state.lookback_at,
             state.key_sum,
         ),
+    )
+
+
+def log_vanished(session: Session, table: str, run_id: int, keys: str) -> int:
+    """Record in `_dental.vanished_keys` the keys `keys` selects (one integer column) as gone from
+    raw table `table` in run `run_id`. Called in the transaction that removes them."""
+    return session.execute(
+        f"INSERT INTO {VANISHED.sql} (table_name, key_value, run_id)"
+        f" SELECT %s, CAST(gone.k AS BIGINT), %s FROM ({keys}) AS gone(k)",
+        (table, run_id),
     )

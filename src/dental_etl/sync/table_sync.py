@@ -44,6 +44,7 @@ from dental_etl.sync.written.base import (
     STAGE_PREFIX,
     Session,
     TableRef,
+    quote,
     type_family,
 )
 
@@ -298,6 +299,12 @@ class TableSync:
                 if self.raw_key and session.primary_key_constraint:
                     session.add_primary_key(new, self.raw_key)
                 with swap():
+                    if exists and self.raw_key:
+                        key = quote(self.raw_key[0])
+                        self._log_vanished(
+                            f"SELECT t.{key} FROM {self.target.sql} AS t"
+                            f" WHERE NOT EXISTS (SELECT 1 FROM {new.sql} AS s WHERE s.{key} = t.{key})"
+                        )
                     if exists and session.dependents(self.target):
                         self._check_same_columns()
                     session.swap_in(new, self.target, self.columns)
@@ -382,6 +389,7 @@ class TableSync:
                     deleted = 0
                     if vanished is not None and vanished.keys is not None:
                         deleted = session.delete_keys(self.target, doomed, self.raw_key)
+                        self._log_vanished(f"SELECT {quote(self.raw_key[0])} FROM {doomed.sql}")
                     totals = None
                     if vanished is not None and deleted == vanished.totals.rows:
                         totals = vanished.expected - vanished.totals
@@ -396,6 +404,12 @@ class TableSync:
                         session.drop_table(ref)
             raise
         return inserted, updated, deleted, watermark
+
+    def _log_vanished(self, keys: str) -> None:
+        """Keep the keys leaving the raw table (`keys` selects them) in `_dental.vanished_keys`,
+        for the models to delete by. Single integer keys only: every OpenDental table has one."""
+        if self._sum_key() is not None:
+            state_store.log_vanished(self.session, self.target.name, self.ctx.run_id, keys)
 
     def _sum_key(self) -> str | None:
         """The raw key column whose sum the loader keeps (single integer keys only)."""

@@ -216,11 +216,10 @@ def staging_model(table: Table) -> str:
     source = f"{RAW_SCHEMA}.{table.name}"
     lines.append(f"FROM {source} AS r")
     if incremental:
-        raw_pk = raw_column_name(table.primary_key)
         lines.append(f"WHERE @synced_since_last_run(r.{SYNC_RUN_ID});")
         lines.append("")
-        # rows whose key vanished from raw (macros/incremental.py: only when the counts differ)
-        lines.append(f"@delete_vanished({key}, {source}, {raw_pk});")
+        # rows whose key the loader logged as gone from raw (macros/incremental.py)
+        lines.append(f"@delete_vanished({key}, {source}, {SYNC_RUN_ID});")
         # the key enforced by a unique index (both engines: audits trust it, PostgreSQL MERGE finds
         # rows by it); on PostgreSQL an index on the run column the next merge starts from
         lines += ["", f"@key_index({key});", "", f"@run_index({SYNC_RUN_ID});"]

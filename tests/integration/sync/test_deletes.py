@@ -55,6 +55,13 @@ def _actual_figures(settings: Settings) -> tuple[int, int]:
     return int(rows), int(key_sum)
 
 
+def _logged_vanished(settings: Settings) -> set[tuple[int, int]]:
+    rows = warehouse_query(
+        settings, "SELECT key_value, run_id FROM _dental.vanished_keys WHERE table_name = 'claimproc'"
+    )
+    return {(int(key), int(run)) for key, run in rows}
+
+
 def _same(settings: Settings, source: MySQLSource) -> bool:
     return warehouse_rows(settings, "claimproc", COLS, "Num") == source_rows(source, "claimproc", COLS, "Num")
 
@@ -90,6 +97,11 @@ def test_scattered_deletes_are_found_by_reading_only_the_differing_buckets(
     )
     run = run_sync(settings)
     (result,) = run.tables
+    # the models delete by the loader's log of vanished keys (macros/incremental.py)
+    assert _logged_vanished(settings) == {
+        (17, run.run_id), (2999, run.run_id), (107919, run.run_id), (-42, run.run_id),
+        (3999999999999999999, run.run_id), (9000000000003, run.run_id),
+    }
     # updated: the two edits (the row stamped at the watermark is re-read every time, but it did
     # not change, so it is not rewritten)
     assert (result.mode, result.inserted, result.updated, result.deleted) == (Mode.INCREMENTAL, 2, 2, 6)
@@ -100,6 +112,20 @@ def test_scattered_deletes_are_found_by_reading_only_the_differing_buckets(
     before = len(keys_read)
     run_sync(settings)  # nothing changed since: the kept figures match the source, no key is read
     assert len(keys_read) == before and _same(settings, source)
+
+
+def test_a_whole_reload_logs_the_keys_it_no_longer_holds(
+    source: MySQLSource, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    mysql_execute(source, DDL, *ROWS)
+    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
+    run_sync(settings)
+    assert _logged_vanished(settings) == set()  # a first load removes nothing
+    mysql_execute(source, "DELETE FROM claimproc WHERE Num IN (1, -1, 4000000000000000000)")
+    run = run_sync(settings, full=True)
+    assert run.tables[0].mode is Mode.FULL
+    assert _logged_vanished(settings) == {(1, run.run_id), (-1, run.run_id), (4000000000000000000, run.run_id)}
+    assert _same(settings, source)
 
 
 def test_a_row_deleted_after_it_was_staged_is_deleted_in_the_same_sync(
