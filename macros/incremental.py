@@ -72,7 +72,11 @@ def family_inputs(evaluator: t.Any) -> exp.Expression:
 
 @macro()
 def family_changed(
-    evaluator: t.Any, guarantor: exp.Expression, inputs: exp.Expression, changed_run: exp.Expression, today: exp.Expression
+    evaluator: t.Any,
+    guarantor: exp.Expression,
+    inputs: exp.Expression,
+    changed_run: exp.Expression,
+    today: exp.Expression,
 ) -> exp.Expression:
     """TRUE for a family whose inputs (`@family_inputs`) differ from those its stored aging rows
     were computed from, and for every family before the first build, outside a real evaluation,
@@ -158,3 +162,13 @@ def delete_unmatched(
         f" WHERE s.{source_key.sql(dialect='duckdb')} = m.{key.sql(dialect='duckdb')} AND {cond})",
         dialect="duckdb",
     )
+
+
+@macro()
+def transform_state_table(evaluator: t.Any) -> exp.Expression:
+    """`CREATE TABLE IF NOT EXISTS _dental.transform_state` (config.yaml's `before_all`): the raw
+    tables' `raw_contract` audit reads from it the loader run the last transform went up to, so it
+    exists before the first plan, whether `dental transform` or `sqlmesh plan` runs it."""
+    from dental_etl.transform.project_state import STATE_COLUMNS, STATE_TABLE
+
+    return exp.maybe_parse(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({STATE_COLUMNS})", dialect="duckdb")

@@ -11,7 +11,7 @@ primary key) or is checked for NULLs, no GROUP BY is needed. A view that only pr
 Without such an index (FULL models, views that filter, join or union) the audit scans as before.
 
 (The raw tables' `raw_contract` audit cannot use this: SQLMesh gives external models no Python
-macros, so it stays one plain GROUP BY.)
+macros. It groups only the keys of the rows written since the last transform instead.)
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import msgspec
 import polars as pl
 import pytest
 
+from dental_etl.errors import TransformFailed
 from dental_etl.mysql import connect
 from dental_etl.settings import DuckDBWarehouse, MySQLSource, PostgresWarehouse, Settings, load_settings
 from dental_etl.sync.runner import run_sync
@@ -527,6 +528,9 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     assert sum(c.deleted for c in more.tables.values()) > 0
     resync = run_sync(settings)
     assert not resync.failed, [r.error for r in resync.tables if r.error]
+    # a run dated before the last one would compute nothing and count the changes as done: refused
+    with pytest.raises(TransformFailed, match="before the last transform"):
+        run_transform(settings, execution_time=RUN_AT)
     same_day = later + dt.timedelta(hours=3)
     assert run_transform(settings, execution_time=same_day).models_run > 0
     _assert_equals_a_full_rebuild(warehouse, source, same_day, copy_of(None, engine))
@@ -619,3 +623,25 @@ def test_key_audits_catch_a_duplicate_and_the_warehouse_enforces_keys_with_an_in
             conn.execute(drop_index)
             conn.execute(duplicate)
     assert not _audits_pass(warehouse, model)
+
+    # raw tables: the loader's contract audit groups the keys of rows written since the last
+    # transform, so a duplicate the loader writes in a later run is caught (PostgreSQL's raw
+    # tables carry the primary key and refuse it outright)
+    assert _audits_pass(warehouse, "raw.paysplit")
+    raw_duplicate = (
+        "INSERT INTO raw.paysplit SELECT * REPLACE (1000000000 AS _sync_run_id) FROM raw.paysplit"
+        " WHERE splitnum = (SELECT MIN(splitnum) FROM raw.paysplit)"
+    )
+    if isinstance(warehouse, PostgresWarehouse):
+        with (
+            psycopg.connect(warehouse.url, autocommit=True) as conn,
+            pytest.raises(psycopg.errors.UniqueViolation),
+        ):
+            conn.execute(
+                "INSERT INTO raw.paysplit SELECT * FROM raw.paysplit"
+                " WHERE splitnum = (SELECT MIN(splitnum) FROM raw.paysplit)"
+            )
+    else:
+        with duckdb.connect(warehouse.database) as conn:
+            conn.execute(raw_duplicate)
+        assert not _audits_pass(warehouse, "raw.paysplit")

@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import pytest
 from sqlglot import exp
-
 from sqlmesh import macro
 
 _spec = importlib.util.spec_from_file_location("dental_keys", Path(__file__).parents[2] / "macros" / "keys.py")

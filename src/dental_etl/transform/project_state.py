@@ -24,6 +24,10 @@ from pathlib import Path
 import msgspec
 
 STATE_TABLE = "_dental.transform_state"
+STATE_COLUMNS = (
+    "fingerprint TEXT NOT NULL, plan_id TEXT NOT NULL, date_dependent_models TEXT NOT NULL,"
+    " run_date TEXT, synced_through BIGINT, written_at TIMESTAMP NOT NULL"
+)
 
 # what a plan reads: the SQLMesh project (tests are not: runs skip them)
 _PROJECT_FILES = ("config.yaml", "config.yml", "external_models.yaml")
@@ -103,9 +107,7 @@ def write_state(adapter: t.Any, state: ProjectState) -> None:
     with adapter.transaction():
         for sql in (
             f"DROP TABLE IF EXISTS {STATE_TABLE}",
-            f"CREATE TABLE {STATE_TABLE} (fingerprint TEXT NOT NULL, plan_id TEXT NOT NULL,"
-            " date_dependent_models TEXT NOT NULL, run_date TEXT, synced_through BIGINT,"
-            " written_at TIMESTAMP NOT NULL)",
+            f"CREATE TABLE {STATE_TABLE} ({STATE_COLUMNS})",
             f"INSERT INTO {STATE_TABLE} VALUES ({values})",
         ):
             adapter.execute(sql, quote_identifiers=False)

@@ -218,6 +218,13 @@ def run_transform(
             synced_through = max(progress.values(), default=None) if progress else None
         except Exception as exc:
             _fail("reading SQLMesh state", settings, console, exc)
+        if known is not None and known.run_date is not None and run_date < known.run_date:
+            # SQLMesh holds every interval up to the last run's date: a run dated before it would
+            # compute nothing while the loader's changes counted as done
+            raise TransformFailed(
+                f"the run date {run_date} is before the last transform's ({known.run_date}) on"
+                f" {settings.warehouse.display}: run at {known.run_date} or later"
+            )
         unchanged = (
             known is not None
             and environment is not None

@@ -99,8 +99,12 @@ def test_scattered_deletes_are_found_by_reading_only_the_differing_buckets(
     (result,) = run.tables
     # the models delete by the loader's log of vanished keys (macros/incremental.py)
     assert _logged_vanished(settings) == {
-        (17, run.run_id), (2999, run.run_id), (107919, run.run_id), (-42, run.run_id),
-        (3999999999999999999, run.run_id), (9000000000003, run.run_id),
+        (17, run.run_id),
+        (2999, run.run_id),
+        (107919, run.run_id),
+        (-42, run.run_id),
+        (3999999999999999999, run.run_id),
+        (9000000000003, run.run_id),
     }
     # updated: the two edits (the row stamped at the watermark is re-read every time, but it did
     # not change, so it is not rewritten)
@@ -124,7 +128,11 @@ def test_a_whole_reload_logs_the_keys_it_no_longer_holds(
     mysql_execute(source, "DELETE FROM claimproc WHERE Num IN (1, -1, 4000000000000000000)")
     run = run_sync(settings, full=True)
     assert run.tables[0].mode is Mode.FULL
-    assert _logged_vanished(settings) == {(1, run.run_id), (-1, run.run_id), (4000000000000000000, run.run_id)}
+    assert _logged_vanished(settings) == {
+        (1, run.run_id),
+        (-1, run.run_id),
+        (4000000000000000000, run.run_id),
+    }
     assert _same(settings, source)
 
 
