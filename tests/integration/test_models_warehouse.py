@@ -641,6 +641,13 @@ def test_key_audits_catch_a_duplicate_and_the_warehouse_enforces_keys_with_an_in
                 "INSERT INTO raw.paysplit SELECT * FROM raw.paysplit"
                 " WHERE splitnum = (SELECT MIN(splitnum) FROM raw.paysplit)"
             )
+        with (
+            psycopg.connect(warehouse.url, autocommit=True) as conn,
+            pytest.raises(psycopg.errors.NotNullViolation),
+        ):
+            conn.execute(
+                "UPDATE raw.paysplit SET _sync_run_id = NULL WHERE splitnum = (SELECT MIN(splitnum) FROM raw.paysplit)"
+            )
     else:
         with duckdb.connect(warehouse.database) as conn:
             conn.execute(raw_duplicate)
