@@ -235,6 +235,35 @@ def oracle(source: MySQLSource) -> dict[str, pl.DataFrame]:
     living = t["patient"].filter(pl.col("PatStatus") != 4).select("PatNum")
     first = _dated(visits, "ProcDate").join(living, on="PatNum").group_by("PatNum").agg(pl.col("month").min())
     new_patients = first.group_by("month").agg(pl.len().alias("new_patients"))
+    # retention windows by brute force: every month against every patient-month of the 24 before it
+    seen = (
+        _dated(visits, "ProcDate")
+        .join(living, on="PatNum")
+        .select("PatNum", index=pl.col("month").dt.year() * 12 + pl.col("month").dt.month() - 1)
+        .unique()
+    )
+    months = pl.DataFrame({"m": range(seen["index"].min(), TODAY.year * 12 + TODAY.month)})
+    per_patient = (
+        months.join(seen, how="cross")
+        .filter((pl.col("index") > pl.col("m") - 24) & (pl.col("index") <= pl.col("m")))
+        .group_by("m", "PatNum")
+        .agg(
+            in_month=(pl.col("index") == pl.col("m")).any(),
+            last_12=(pl.col("index") > pl.col("m") - 12).any(),
+            last_18=(pl.col("index") > pl.col("m") - 18).any(),
+            prior_12=(pl.col("index") <= pl.col("m") - 12).any(),
+        )
+    )
+    retention = per_patient.group_by("m").agg(
+        active_patients=pl.col("in_month").sum(),
+        seen_last_12_months=pl.col("last_12").sum(),
+        seen_last_18_months=pl.col("last_18").sum(),
+        seen_prior_12_months=pl.col("prior_12").sum(),
+        retained_patients=(pl.col("last_12") & pl.col("prior_12")).sum(),
+    )
+    retention = retention.select(
+        pl.date(pl.col("m") // 12, pl.col("m") % 12 + 1, 1).alias("month"), pl.exclude("m")
+    )
 
     hist = t["histappointment"]
     breaks = hist.filter(
@@ -290,6 +319,7 @@ def oracle(source: MySQLSource) -> dict[str, pl.DataFrame]:
     return {
         "monthly": monthly,
         "new_patients": new_patients,
+        "retention": retention,
         "broken": broken_monthly,
         "aging": stored,
         "providers": providers,
@@ -367,6 +397,13 @@ def test_new_patients_and_broken_appointments_equal_the_source(
     assert_same(
         oracle["new_patients"], new.with_columns(pl.col("month").cast(pl.Date)), "month", ["new_patients"]
     )
+    windows = ["active_patients", "seen_last_12_months", "seen_last_18_months", "seen_prior_12_months"]
+    windows.append("retained_patients")
+    retention = read(
+        warehouse, f"SELECT month_start AS month, {', '.join(windows)} FROM marts.patient_retention"
+    )
+    assert oracle["retention"]["retained_patients"].sum() > 10
+    assert_same(oracle["retention"], retention.with_columns(pl.col("month").cast(pl.Date)), "month", windows)
     broken = read(
         warehouse,
         "SELECT month_start AS month, SUM(broken_appointments) AS broken "
