@@ -298,6 +298,7 @@ class TableSync:
                     session.keep_unchanged_run_ids(new, self.target, self.raw_key, self._compared())
                 if self.raw_key and session.primary_key_constraint:
                     session.add_primary_key(new, self.raw_key)
+                session.analyze(new)  # the statistics move with the table when it is renamed
                 with swap():
                     if exists and self.raw_key:
                         key = quote(self.raw_key[0])

@@ -292,6 +292,10 @@ class Session(ABC):
         self.execute(f"ALTER TABLE {new.sql} RENAME TO {quote(target.name)}")
         self.after_rename(new, target)
 
+    def analyze(self, table: TableRef) -> None:  # noqa: B027 (optional hook)
+        """Gather the planner's statistics of a freshly loaded table (PostgreSQL; DuckDB keeps
+        them as it writes)."""
+
     def after_rename(self, new: TableRef, target: TableRef) -> None:  # noqa: B027 (optional hook)
         """Rename whatever carried the staging name (PostgreSQL: the primary-key index)."""
 

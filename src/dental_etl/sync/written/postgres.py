@@ -174,6 +174,13 @@ class PostgresSession(Session):
         keys = ", ".join(quote(k) for k in key)
         self.execute(f"ALTER TABLE {ref.sql} ADD CONSTRAINT {quote(ref.name + '_pkey')} PRIMARY KEY ({keys})")
 
+    def analyze(self, table: TableRef) -> None:
+        """ANALYZE: a table COPY just filled has no statistics until autovacuum gets to it (never,
+        where it is off), and without them the models' first merges from it plan for a third of
+        the table (hash joins over whole tables instead of index lookups: 3.3 s instead of
+        milliseconds to merge 37,000 rows into six million)."""
+        self.execute(f"ANALYZE {table.sql}")
+
     def after_rename(self, new: TableRef, target: TableRef) -> None:
         old_index = TableRef(new.schema, new.name + "_pkey")
         if self.query("SELECT to_regclass(%s)", (old_index.sql,))[0][0] is not None:

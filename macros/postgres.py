@@ -1,0 +1,51 @@
+"""PostgreSQL session settings and statistics for the models; both are no-ops on DuckDB, which
+compiles nothing ahead and keeps its statistics as it writes.
+
+Every model runs `@session_settings()` before and `@analyze_when_stale()` after itself
+(config.yaml, `model_defaults`)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp
+from sqlmesh import macro
+
+# autovacuum's default rule: analyze once this share of a table's rows was written since the last time
+STALE_SHARE = 0.1
+STALE_ROWS = 50
+
+
+def _on_postgres(evaluator: t.Any) -> bool:
+    return evaluator.runtime_stage == "evaluating" and evaluator.engine_adapter.dialect == "postgres"
+
+
+@macro()
+def session_settings(evaluator: t.Any) -> exp.Expression | None:
+    """`SET jit = off` on PostgreSQL. JIT compiles every statement estimated to be expensive before
+    running it: 0.3-1.7 s of LLVM inlining and optimisation per statement here, more than it
+    saves on queries of a few seconds (merging 37,000 rows: 3.4 s with it, 2.5 s without)."""
+    return exp.maybe_parse("SET jit = off", dialect="postgres") if _on_postgres(evaluator) else None
+
+
+@macro()
+def analyze_when_stale(evaluator: t.Any) -> exp.Expression | None:
+    """`ANALYZE` the model's table on PostgreSQL when autovacuum would (never analysed, or more
+    than a tenth of its rows written since), but now rather than minutes later (or never, where
+    autovacuum is off): without statistics the next run's merges plan for a third of each input
+    and hash-join whole tables instead of reading the few changed rows by index."""
+    if not _on_postgres(evaluator):
+        return None
+    name = evaluator.this_model.replace("'", "''")
+    row = evaluator.engine_adapter.fetchone(
+        "SELECT c.relkind, c.reltuples, COALESCE(s.n_mod_since_analyze, 0),"
+        " COALESCE(s.last_analyze, s.last_autoanalyze) IS NOT NULL"
+        " FROM pg_class AS c LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid"
+        f" WHERE c.oid = to_regclass('{name}')"
+    )
+    if not row or row[0] != "r":  # a view, or not created yet
+        return None
+    _, rows, written, analyzed = row
+    if analyzed and written <= STALE_SHARE * max(float(rows), 0.0) + STALE_ROWS:
+        return None
+    return exp.maybe_parse(f"ANALYZE {evaluator.this_model}", dialect="postgres")
