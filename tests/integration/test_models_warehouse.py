@@ -533,6 +533,7 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     settings = settings_for(source, warehouse)
     run = run_sync(settings)
     assert not run.failed
+    assert read(warehouse, "SELECT COUNT(*) AS n FROM _dental.vanished_keys")["n"][0] > 0  # the hard deletes
     later = RUN_AT + dt.timedelta(days=1)
     summary = run_transform(settings, execution_time=later)
     # only what the change reaches runs: the loader reloaded the small tables whole, but their
@@ -552,6 +553,9 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
         assert raw.equals(staged), table
         new_rows = raw.filter(pl.col("_sync_run_id") == run.run_id)["n"].sum()
         assert 0 < new_rows < 0.2 * raw["n"].sum(), table
+
+    # the deletes the run applied leave the loader's log (it holds only what is still to apply)
+    assert read(warehouse, "SELECT COUNT(*) AS n FROM _dental.vanished_keys")["n"][0] == 0
 
     _assert_equals_a_full_rebuild(warehouse, source, later, copy_of(None, engine))
 

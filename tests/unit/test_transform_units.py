@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dental_etl.transform.changes import detection_sql, loader_verdicts, run_selection
+from dental_etl.transform.changes import applied_through, detection_sql, loader_verdicts, run_selection
 from dental_etl.transform.runner import _touched
 
 
@@ -66,3 +66,12 @@ def test_the_loaders_figures_settle_incremental_tables_and_leave_reloads_to_coun
     # a run killed before it recorded its figures: every table is counted
     db.conn.execute("INSERT INTO _dental.sync_runs VALUES (7, 'interrupted')")
     assert loader_verdicts(db, tables, since_run=3) == (set(), set())
+
+
+def test_a_transform_records_no_loader_run_past_one_still_running() -> None:
+    progress = {"patient": 7, "procedurelog": 9, "claim": 8}
+    assert applied_through(progress, None) == 9
+    # run 9 is still committing tables: what it wrote so far is read again next time
+    assert applied_through(progress, 9) == 8
+    assert applied_through(progress, 12) == 9  # a newer run started but has committed nothing yet
+    assert applied_through({}, 3) is None and applied_through(None, None) is None

@@ -60,6 +60,27 @@ def loader_progress(adapter: t.Any) -> dict[str, int] | None:
     return {str(name): int(run) for name, run in rows if run is not None}
 
 
+def oldest_unfinished_run(adapter: t.Any) -> int | None:
+    """The oldest loader run still marked running (a sync now, or one killed that the next sync
+    will mark interrupted), or None."""
+    try:
+        rows = adapter.fetchall("SELECT MIN(run_id) FROM _dental.sync_runs WHERE status = 'running'")
+    except Exception:  # no loader state in this warehouse
+        return None
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def applied_through(progress: dict[str, int] | None, unfinished: int | None) -> int | None:
+    """The loader run a transform may record as fully read: the newest run that committed a table,
+    but before any run still unfinished. A sync commits table by table, so a run in progress may
+    commit more tables (and delete more keys) after the transform read raw; those must count as
+    new next time."""
+    newest = max(progress.values(), default=None) if progress else None
+    if newest is None or unfinished is None:
+        return newest
+    return min(newest, unfinished - 1)
+
+
 # modes whose row figures are the table's real changes (results.Mode)
 _COUNTED_MODES = ("incremental", "append", "unchanged", "none")
 
@@ -138,3 +159,14 @@ def run_selection(tables_changed: t.Iterable[str], date_dependent: t.Iterable[st
         selection += [f"{RAW_SCHEMA}.{name}", f"staging.stg_{name}+"]
     selection += [f"{name}+" for name in sorted(date_dependent)]
     return selection
+
+
+def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:
+    """Drop from the loader's `_dental.vanished_keys` the keys removed by runs up to `through_run`,
+    once a transform has succeeded over them: every model downstream of a table that lost rows ran
+    (`@delete_vanished`, macros/incremental.py), and a rebuild from scratch needs no log. Keeps the
+    log to the deletes not yet applied instead of every delete ever made."""
+    if adapter.table_exists("_dental.vanished_keys"):
+        adapter.execute(
+            f"DELETE FROM _dental.vanished_keys WHERE run_id <= {int(through_run)}", quote_identifiers=False
+        )

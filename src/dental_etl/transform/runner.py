@@ -25,9 +25,12 @@ import msgspec
 from dental_etl.errors import TransformFailed, WarehouseUnreachable
 from dental_etl.settings import DuckDBWarehouse, PostgresWarehouse, Settings
 from dental_etl.transform.changes import (
+    applied_through,
     changed_tables,
     date_dependent_models,
+    forget_applied_deletes,
     loader_progress,
+    oldest_unfinished_run,
     run_selection,
 )
 from dental_etl.transform.project_state import ProjectState, project_fingerprint, read_state, write_state
@@ -215,7 +218,7 @@ def run_transform(
             # what the loader had committed before anything below reads raw (a sync committing
             # meanwhile is looked at again next time)
             progress = loader_progress(ctx.engine_adapter)
-            synced_through = max(progress.values(), default=None) if progress else None
+            synced_through = applied_through(progress, oldest_unfinished_run(ctx.engine_adapter))
         except Exception as exc:
             _fail("reading SQLMesh state", settings, console, exc)
         if known is not None and known.run_date is not None and run_date < known.run_date:
@@ -299,6 +302,8 @@ def run_transform(
                 ctx.engine_adapter,
                 msgspec.structs.replace(known, run_date=run_date, synced_through=synced_through),
             )
+            if synced_through is not None:
+                forget_applied_deletes(ctx.engine_adapter, synced_through)
         except Exception as exc:
             _fail("recording the run", settings, console, exc)
         finished = time.perf_counter()
