@@ -4,7 +4,7 @@ incremental run after about 1% of the rows changed, on DuckDB and on PostgreSQL.
 Pipeline, per warehouse: generate the practice (`--rows`, default 1,000,000) into MariaDB ->
 `dental sync` (full) -> **full build** (`run_transform` on an empty project: plan + backfill of
 every model) -> a run with no new data (SQLMesh's fixed cost) -> `apply_changes` (~1% of rows:
-inserts, edits, hard deletes) -> `dental sync` (incremental) -> **incremental run**
+inserts, edits, hard deletes; `--change-percent` for another share) -> `dental sync` (incremental) -> **incremental run**
 (`run_transform`). Target: the incremental run under 10% of the full build.
 
 Run: `python benchmarks/models.py` (`--rows 17800000` for the real practice's size,
@@ -97,7 +97,8 @@ def bench(gateway: str, args: argparse.Namespace, pg_url: str) -> dict[str, obje
 
     full = run_transform(settings, execution_time=day)
     noop = run_transform(settings, execution_time=day + timedelta(minutes=5))
-    changes = apply_changes(source, max(1, practice_rows // 100), seed=args.seed, today=args.today)
+    changed_target = max(1, int(practice_rows * args.change_percent / 100))
+    changes = apply_changes(source, changed_target, seed=args.seed, today=args.today)
     started = time.perf_counter()
     inc_sync = run_sync(settings)
     inc_sync_s = time.perf_counter() - started
@@ -148,6 +149,12 @@ def main() -> None:
     parser.add_argument(
         "--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL admin URL"
     )
+    parser.add_argument(
+        "--change-percent",
+        type=float,
+        default=1.0,
+        help="share of the rows the change touches before the incremental run (default 1, as the target says)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument(
         "--reuse",
@@ -191,7 +198,7 @@ def main() -> None:
     console.print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    previous[str(args.rows)] = {
+    previous[str(args.rows) if args.change_percent == 1.0 else f"{args.rows}@{args.change_percent}%"] = {
         "measured_at": datetime.now().isoformat(timespec="seconds"),
         "results": results,
     }
