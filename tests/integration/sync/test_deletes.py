@@ -55,6 +55,14 @@ def _actual_figures(settings: Settings) -> tuple[int, int]:
     return int(rows), int(key_sum)
 
 
+def _loaded(source: MySQLSource, warehouse: Warehouse, tmp_path: Path) -> Settings:
+    """The 5,000-key table created in the source and synced once; the settings that synced it."""
+    mysql_execute(source, DDL, *ROWS)
+    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
+    run_sync(settings)
+    return settings
+
+
 def _logged_vanished(settings: Settings) -> set[tuple[int, int]]:
     rows = warehouse_query(
         settings, "SELECT key_value, run_id FROM _dental.vanished_keys WHERE table_name = 'claimproc'"
@@ -84,9 +92,7 @@ def keys_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_scattered_deletes_are_found_by_reading_only_the_differing_buckets(
     source: MySQLSource, warehouse: Warehouse, tmp_path: Path, keys_read: list[int]
 ) -> None:
-    mysql_execute(source, DDL, *ROWS)
-    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
-    run_sync(settings)
+    settings = _loaded(source, warehouse, tmp_path)
     assert _kept_figures(settings) == _actual_figures(settings)
     assert _kept_figures(settings)[0] == 5000
     mysql_execute(
@@ -121,9 +127,7 @@ def test_scattered_deletes_are_found_by_reading_only_the_differing_buckets(
 def test_a_whole_reload_logs_the_keys_it_no_longer_holds(
     source: MySQLSource, warehouse: Warehouse, tmp_path: Path
 ) -> None:
-    mysql_execute(source, DDL, *ROWS)
-    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
-    run_sync(settings)
+    settings = _loaded(source, warehouse, tmp_path)
     assert _logged_vanished(settings) == set()  # a first load removes nothing
     mysql_execute(source, "DELETE FROM claimproc WHERE Num IN (1, -1, 4000000000000000000)")
     run = run_sync(settings, full=True)
@@ -139,9 +143,7 @@ def test_a_whole_reload_logs_the_keys_it_no_longer_holds(
 def test_a_row_deleted_after_it_was_staged_is_deleted_in_the_same_sync(
     source: MySQLSource, warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mysql_execute(source, DDL, *ROWS)
-    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
-    run_sync(settings)
+    settings = _loaded(source, warehouse, tmp_path)
     mysql_execute(source, "UPDATE claimproc SET Amount = 0 WHERE Num IN (10, 11)")
     original = SourceProbe.key_summary
 
@@ -159,9 +161,7 @@ def test_a_row_deleted_after_it_was_staged_is_deleted_in_the_same_sync(
 def test_kept_figures_that_drifted_from_the_table_are_corrected(
     source: MySQLSource, warehouse: Warehouse, tmp_path: Path
 ) -> None:
-    mysql_execute(source, DDL, *ROWS)
-    settings = make_settings(tmp_path, source, warehouse, lag_seconds=0)
-    run_sync(settings)
+    settings = _loaded(source, warehouse, tmp_path)
     # someone deletes a row of the copy by hand; the source then loses another one
     _warehouse_execute(settings, "DELETE FROM raw.claimproc WHERE num = 1500")
     mysql_execute(source, "DELETE FROM claimproc WHERE Num = 2500")
