@@ -37,6 +37,13 @@ def changed_since_last_run(evaluator: t.Any, *run_ids: exp.Expression) -> exp.Ex
 
 
 @macro()
+def when_incremental(evaluator: t.Any, condition: exp.Expression) -> exp.Expression:
+    """`condition` once the model holds rows from an earlier run; TRUE before (the first build takes
+    every row, without computing which rows changed) and outside a real evaluation."""
+    return exp.true() if _newest_run(evaluator, "_changed_run") is None else condition
+
+
+@macro()
 def synced_since_last_run(evaluator: t.Any, run_id: exp.Expression) -> exp.Expression:
     """`run_id > N`, N being the newest loader run (`_sync_run_id`) the staging model holds, as a
     literal: PostgreSQL then estimates the few new rows from its statistics and merges them by the
