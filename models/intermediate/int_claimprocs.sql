@@ -9,6 +9,31 @@ MODEL (
   description 'Insurance per procedure (claimproc) with the claim, the insurance check and the dates each write-off rule and insurance income use. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+WITH changed AS (
+  /* the claim lines to recompute: those whose own row, claim, check or family a newer sync run
+     wrote, each input's changed rows joined back to the lines by key (as in int_payments) */
+  SELECT cp.claim_procedure_id
+  FROM staging.stg_claimproc AS cp
+  WHERE @changed_since_last_run(cp._sync_run_id)
+  UNION
+  SELECT cp.claim_procedure_id
+  FROM staging.stg_claim AS cl
+  JOIN staging.stg_claimproc AS cp
+    ON cp.claim_id = cl.claim_id
+  WHERE @changed_since_last_run(cl._sync_run_id)
+  UNION
+  SELECT cp.claim_procedure_id
+  FROM staging.stg_claimpayment AS cpay
+  JOIN staging.stg_claimproc AS cp
+    ON cp.claim_payment_id = cpay.claim_payment_id
+  WHERE @changed_since_last_run(cpay._sync_run_id)
+  UNION
+  SELECT cp.claim_procedure_id
+  FROM intermediate.int_families AS fam
+  JOIN staging.stg_claimproc AS cp
+    ON cp.patient_id = fam.patient_id
+  WHERE @changed_since_last_run(fam._changed_run)
+)
 SELECT
   cp.claim_procedure_id, -- claimproc.ClaimProcNum
   cp.claim_id, -- the claim (0 for estimates not on a claim)
@@ -50,7 +75,7 @@ LEFT JOIN staging.stg_claimpayment AS cpay
   ON cpay.claim_payment_id = NULLIF(cp.claim_payment_id, 0) -- 0 = not on a check
 LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = cp.patient_id
-WHERE @changed_since_last_run(cp._sync_run_id, cl._sync_run_id, cpay._sync_run_id, fam._changed_run);
+WHERE @when_incremental(cp.claim_procedure_id IN (SELECT claim_procedure_id FROM changed));
 
 @delete_vanished(claim_procedure_id, raw.claimproc, _changed_run);
 

@@ -9,6 +9,25 @@ MODEL (
   description 'Every procedure that is not deleted (ProcStatus 6 excluded), with its code, family and the two fee rules: production (the Production & Income report) and ledger charge (the Account module). Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+WITH changed AS (
+  /* the procedures to recompute: those whose own row, code or family a newer sync run wrote, each
+     input's changed rows joined back to the procedures by key (as in int_payments) */
+  SELECT p.procedure_id
+  FROM staging.stg_procedurelog AS p
+  WHERE @changed_since_last_run(p._sync_run_id)
+  UNION
+  SELECT p.procedure_id
+  FROM staging.stg_procedurecode AS c
+  JOIN staging.stg_procedurelog AS p
+    ON p.procedure_code_id = c.procedure_code_id
+  WHERE @changed_since_last_run(c._sync_run_id)
+  UNION
+  SELECT p.procedure_id
+  FROM intermediate.int_families AS fam
+  JOIN staging.stg_procedurelog AS p
+    ON p.patient_id = fam.patient_id
+  WHERE @changed_since_last_run(fam._changed_run)
+)
 SELECT
   p.procedure_id, -- procedurelog.ProcNum
   p.patient_id, -- the patient treated
@@ -41,7 +60,7 @@ LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = p.patient_id
 WHERE
   p.proc_status <> 6
-  AND @changed_since_last_run(p._sync_run_id, c._sync_run_id, fam._changed_run);
+  AND @when_incremental(p.procedure_id IN (SELECT procedure_id FROM changed));
 
 @delete_vanished(procedure_id, raw.procedurelog, _changed_run);
 
