@@ -14,6 +14,8 @@ import typing as t
 from sqlglot import exp
 from sqlmesh import macro
 
+from dental_etl.sync.state import VANISHED
+
 
 def _newest_run(evaluator: t.Any, column: str) -> int | None:
     """The newest run id in `column` of the model's table during a real evaluation; None before the
@@ -102,7 +104,7 @@ def family_changed(
     )
 
 
-VANISHED_LOG = "_dental.vanished_keys"  # written by the loader (src/dental_etl/sync/state.py)
+VANISHED_LOG = str(VANISHED)  # the loader's log of removed keys (src/dental_etl/sync/state.py)
 
 
 @macro()

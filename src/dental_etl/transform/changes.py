@@ -30,6 +30,7 @@ import typing as t
 
 from dental_etl.opendental.schema import Schema, load_schema
 from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID
+from dental_etl.sync.state import VANISHED
 
 
 def detection_sql(tables: t.Iterable[str] | None = None, schema: Schema | None = None) -> str:
@@ -166,7 +167,5 @@ def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:
     once a transform has succeeded over them: every model downstream of a table that lost rows ran
     (`@delete_vanished`, macros/incremental.py), and a rebuild from scratch needs no log. Keeps the
     log to the deletes not yet applied instead of every delete ever made."""
-    if adapter.table_exists("_dental.vanished_keys"):
-        adapter.execute(
-            f"DELETE FROM _dental.vanished_keys WHERE run_id <= {int(through_run)}", quote_identifiers=False
-        )
+    if adapter.table_exists(str(VANISHED)):
+        adapter.execute(f"DELETE FROM {VANISHED} WHERE run_id <= {int(through_run)}", quote_identifiers=False)
