@@ -55,56 +55,13 @@ def synced_since_last_run(evaluator: t.Any, run_id: exp.Expression) -> exp.Expre
     return exp.true() if done is None else exp.GT(this=run_id, expression=exp.Literal.number(done))
 
 
-@macro()
-def family_inputs(evaluator: t.Any) -> exp.Expression:
-    """Per family (guarantor): how many ledger entries and claim lines it has (`_inputs`) and the
-    newest loader run among them (`_changed_run`). A family's aging changes exactly when this
-    pair does: an inserted or edited row carries a newer run, a deleted one lowers the count.
-    One definition for `int_ar_aging`'s query and its delete post-statement. Typed explicitly: a
-    SUM's type differs between engines, and a later plan that finds the stored column's type
-    different from the model's would try to migrate the table."""
-    return exp.maybe_parse(
-        """(
-          SELECT guarantor_id, CAST(SUM(n) AS BIGINT) AS _inputs, CAST(MAX(changed_run) AS BIGINT) AS _changed_run
-          FROM (
-            SELECT guarantor_id, COUNT(*) AS n, MAX(_changed_run) AS changed_run
-            FROM intermediate.int_ledger GROUP BY guarantor_id
-            UNION ALL
-            SELECT guarantor_id, COUNT(*) AS n, MAX(_changed_run) AS changed_run
-            FROM intermediate.int_claimprocs GROUP BY guarantor_id
-          ) AS per_input
-          GROUP BY guarantor_id
-        )""",
-        dialect="duckdb",
-    )
-
-
-@macro()
-def family_changed(
-    evaluator: t.Any,
-    guarantor: exp.Expression,
-    inputs: exp.Expression,
-    changed_run: exp.Expression,
-    today: exp.Expression,
-) -> exp.Expression:
-    """TRUE for a family whose inputs (`@family_inputs`) differ from those its stored aging rows
-    were computed from, and for every family before the first build, outside a real evaluation,
-    and when the model was last computed for another run date (aging is as of the run date).
-    A family with no stored rows (nothing to age at any date) is recomputed every run."""
-    if evaluator.runtime_stage != "evaluating":
-        return exp.true()
-    this = evaluator.this_model
-    row = evaluator.engine_adapter.fetchone(f"SELECT CAST(MAX(as_of_date) AS VARCHAR) FROM {this}")
-    if not row or row[0] is None or row[0][:10] != today.name[:10]:
-        return exp.true()
-    return exp.maybe_parse(
-        f"NOT EXISTS (SELECT 1 FROM {this} AS stored WHERE stored.guarantor_id = {guarantor.sql('duckdb')}"
-        f" AND stored._inputs = {inputs.sql('duckdb')} AND stored._changed_run = {changed_run.sql('duckdb')})",
-        dialect="duckdb",
-    )
-
-
 VANISHED_LOG = str(VANISHED)  # the loader's log of removed keys (src/dental_etl/sync/state.py)
+
+
+@macro()
+def vanished_log(evaluator: t.Any) -> exp.Expression:
+    """The loader's log of the keys removed from raw tables (table_name, key_value, run_id)."""
+    return exp.to_table(VANISHED_LOG, dialect="duckdb")
 
 
 @macro()

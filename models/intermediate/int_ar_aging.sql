@@ -7,8 +7,18 @@ MODEL (
     not_null(columns := (guarantor_id, as_of_date)),
     aging_buckets_sum_to_balance()
   ),
-  description 'Aging of accounts receivable by family (docs/ledger_rules.md, OpenDental''s Aging of A/R): as of every month end since the first ledger entry and as of the run date. Charges dated on or before the as-of date go to buckets by age (0-30, 31-60, 61-90, over 90 days); the family''s credits to that date are applied to the oldest bucket first; credit left over makes 0-30 negative. Families whose balance and pending insurance are all zero are left out. Incremental by family: a run ages again only the families whose ledger entries or claim lines changed (count or newest loader run, kept on every row), every family when the run date moved, and deletes the rows a changed family no longer has.'
+  description 'Aging of accounts receivable by family (docs/ledger_rules.md, OpenDental''s Aging of A/R): as of every month end since the first ledger entry and as of the run date. Charges dated on or before the as-of date go to buckets by age (0-30, 31-60, 61-90, over 90 days); the family''s credits to that date are applied to the oldest bucket first; credit left over makes 0-30 negative. Families whose balance and pending insurance are all zero are left out. Incremental by family and date: a family''s aging as of a date depends only on what is dated on or before it, so a run ages again a family whose ledger entries or claim lines changed only from the earliest date a change touched (before or after it), and every family from the last run date when the date moved on (macros/aging.py).'
 );
+
+/* the families to age again and from which date: the log keeps what the entries and claim lines
+   were before this run rewrote them; add what they are now, and a new run date */
+@aging_evidence(@execution_ds);
+
+/* the last run date's aging, once the date has passed (month ends stay) */
+@aging_clear_stale(@execution_ds);
+
+/* the rows this run ages again (it inserts those that are not zero) */
+@aging_clear();
 
 WITH run_date AS (
   SELECT CAST(@execution_ds AS DATE) AS today
@@ -18,10 +28,9 @@ WITH run_date AS (
   SELECT a.d * 100 + b.d * 10 + c.d AS n
   FROM digits AS a CROSS JOIN digits AS b CROSS JOIN digits AS c
 ), families AS (
-  /* the families to age in this run, with the inputs they are aged from */
-  SELECT f.guarantor_id, f._inputs, f._changed_run
-  FROM @family_inputs() AS f
-  WHERE @family_changed(f.guarantor_id, f._inputs, f._changed_run, @execution_ds)
+  /* the families to age in this run, and the first as-of date each is aged from */
+  SELECT guarantor_id, from_date
+  FROM @aging_scope() AS scope
 ), entries AS (
   SELECT l.guarantor_id, l.entry_date, l.charge_amount, l.credit_amount
   FROM intermediate.int_ledger AS l
@@ -56,6 +65,7 @@ WITH run_date AS (
   JOIN as_of_dates AS a
     ON a.as_of_date >= f.first_as_of
 ), running AS (
+  /* running totals from each family's first entry: the as-of dates before from_date are left out after */
   SELECT
     g.guarantor_id,
     g.as_of_date,
@@ -75,6 +85,8 @@ WITH run_date AS (
   FROM entries AS e
   JOIN as_of_dates AS a
     ON e.entry_date <= a.as_of_date AND e.entry_date > a.as_of_date - 91
+  JOIN families AS fam
+    ON fam.guarantor_id = e.guarantor_id AND a.as_of_date >= fam.from_date
   WHERE e.charge_amount <> 0
   GROUP BY 1, 2
 ), buckets AS (
@@ -106,7 +118,7 @@ WITH run_date AS (
   JOIN families AS fam
     ON fam.guarantor_id = c.guarantor_id
   JOIN as_of_dates AS a
-    ON c.proc_date <= a.as_of_date
+    ON c.proc_date <= a.as_of_date AND a.as_of_date >= fam.from_date
     AND (c.status = 0 OR (c.status IN (1, 4) AND c.date_cp > a.as_of_date))
   GROUP BY 1, 2
 ), aged AS (
@@ -137,32 +149,16 @@ SELECT
   aged.bal_total, -- family balance: all charges less all credits to the as-of date (= the four buckets)
   aged.ins_est, -- pending insurance: InsPayEst of claim lines not yet received at the as-of date (shown beside the balance, not subtracted)
   aged.charges_to_date, -- all charges dated on or before the as-of date
-  aged.credits_to_date, -- all credits dated on or before the as-of date
-  fam._inputs, -- the family's ledger entries and claim lines when it was aged (what the next run compares with)
-  fam._changed_run -- the newest loader run among them
+  aged.credits_to_date -- all credits dated on or before the as-of date
 FROM aged
 JOIN families AS fam
-  ON fam.guarantor_id = aged.guarantor_id
+  ON fam.guarantor_id = aged.guarantor_id AND aged.as_of_date >= fam.from_date
 CROSS JOIN run_date AS r
 WHERE
-  ABS(aged.bal_total) >= 0.005
+  (ABS(aged.bal_total) >= 0.005
   OR ABS(aged.bal_0_30) >= 0.005
   OR ABS(aged.bal_over_90) >= 0.005
-  OR ABS(aged.ins_est) >= 0.005
+  OR ABS(aged.ins_est) >= 0.005)
 ;
-
-/* Rows a run left behind: those of a family whose inputs changed (or that has none left) and
-   that it no longer has an aging for, and a previous run date's aging once that date has passed
-   (month ends stay). */
-@IF(
-  @runtime_stage = 'evaluating',
-  DELETE FROM @this_model AS m
-  WHERE m.as_of_date > CAST(@execution_ds AS DATE)
-    OR (m.as_of_date < CAST(@execution_ds AS DATE) AND m.as_of_date <> LAST_DAY(m.as_of_date))
-    OR NOT EXISTS (
-      SELECT 1 FROM @family_inputs() AS f
-      WHERE f.guarantor_id = m.guarantor_id AND f._inputs = m._inputs AND f._changed_run = m._changed_run
-    )
-);
 
 @key_index(aging_id);

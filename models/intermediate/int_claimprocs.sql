@@ -9,6 +9,19 @@ MODEL (
   description 'Insurance per procedure (claimproc) with the claim, the insurance check and the dates each write-off rule and insurance income use. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+/* before the merge and the delete overwrite them: the family and procedure date of the lines
+   whose own row changed or is gone, for the aging's pending insurance (macros/aging.py); a line
+   moved to another family is its patient's move (int_families) */
+@remember_families(
+  m.guarantor_id,
+  m.proc_date,
+  m.claim_procedure_id IN (
+    SELECT claim_procedure_id FROM staging.stg_claimproc WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT key_value FROM @vanished_log() WHERE table_name = 'claimproc'
+  )
+);
+
 WITH changed AS (
   /* the claim lines to recompute: those whose own row, claim, check or family a newer sync run
      wrote, each input's changed rows joined back to the lines by key (as in int_payments) */

@@ -11,6 +11,20 @@ MODEL (
   description 'Which family (guarantor) each patient belongs to: what the money models look up on the patient. Patient rows change often (balances, contact details, OpenDental''s aging); `_changed_run` moves only when the family does, so those edits do not make every charge and payment of the patient look changed.'
 );
 
+/* before the merge: the family a patient leaves (or that loses a deleted patient) is aged again
+   from its start (macros/aging.py) */
+@remember_families(
+  m.guarantor_id,
+  CAST(NULL AS DATE),
+  EXISTS (
+    SELECT 1 FROM staging.stg_patient AS p
+    WHERE p.patient_id = m.patient_id
+      AND @changed_since_last_run(p._sync_run_id)
+      AND COALESCE(NULLIF(p.guarantor_id, 0), p.patient_id) <> m.guarantor_id
+  )
+  OR m.patient_id IN (SELECT key_value FROM @vanished_log() WHERE table_name = 'patient')
+);
+
 SELECT
   p.patient_id, -- patient.PatNum
   COALESCE(NULLIF(p.guarantor_id, 0), p.patient_id) AS guarantor_id, -- patient.Guarantor (the patient itself when 0): the family whose ledger carries the patient's charges and credits

@@ -10,6 +10,26 @@ MODEL (
   description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge. Incremental: merges the entries whose inputs a newer sync run wrote, deletes the ones gone from their source model.'
 );
 
+/* before the merge and the deletes overwrite them: the family and date of the entries whose
+   source row changed or is gone, for the aging to age those families again from there (macros/aging.py) */
+@remember_families(
+  m.guarantor_id,
+  m.entry_date,
+  m.entry_id IN (
+    SELECT CAST(procedure_id * 4 AS BIGINT) FROM intermediate.int_procedures WHERE @changed_since_last_run(_changed_run)
+    UNION ALL
+    SELECT CAST(adjustment_id * 4 + 1 AS BIGINT) FROM intermediate.int_adjustments WHERE @changed_since_last_run(_changed_run)
+    UNION ALL
+    SELECT CAST(split_id * 4 + 2 AS BIGINT) FROM intermediate.int_payments WHERE @changed_since_last_run(_changed_run)
+    UNION ALL
+    SELECT CAST(claim_procedure_id * 4 + 3 AS BIGINT) FROM intermediate.int_claimprocs WHERE @changed_since_last_run(_changed_run)
+    UNION ALL
+    SELECT CAST(v.key_value * 4 + CASE v.table_name WHEN 'procedurelog' THEN 0 WHEN 'adjustment' THEN 1 WHEN 'paysplit' THEN 2 ELSE 3 END AS BIGINT)
+    FROM @vanished_log() AS v
+    WHERE v.table_name IN ('procedurelog', 'adjustment', 'paysplit', 'claimproc')
+  )
+);
+
 WITH entries AS (
   SELECT 0 AS type_code, CAST('procedure' AS TEXT) AS entry_type, procedure_id AS source_id, guarantor_id, patient_id, provider_id, clinic_id,
     proc_date AS entry_date, ledger_amount AS amount, _changed_run

@@ -556,6 +556,8 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
 
     # the deletes the run applied leave the loader's log (it holds only what is still to apply)
     assert read(warehouse, "SELECT COUNT(*) AS n FROM _dental.vanished_keys")["n"][0] == 0
+    # and so does the aging's log of the families to age again (macros/aging.py)
+    assert read(warehouse, "SELECT COUNT(*) AS n FROM _dental.family_changes")["n"][0] == 0
 
     _assert_equals_a_full_rebuild(warehouse, source, later, copy_of(None, engine))
 
@@ -567,6 +569,7 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     # the row-level models work from what they hold
     more = apply_changes(source, 300, seed=4, today=TODAY + dt.timedelta(days=1))
     assert sum(c.deleted for c in more.tables.values()) > 0
+    _move_old_entries(source)
     resync = run_sync(settings)
     assert not resync.failed, [r.error for r in resync.tables if r.error]
     # a run dated before the last one would compute nothing and count the changes as done: refused
@@ -575,6 +578,29 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     same_day = later + dt.timedelta(hours=3)
     assert run_transform(settings, execution_time=same_day).models_run > 0
     _assert_equals_a_full_rebuild(warehouse, source, same_day, copy_of(None, engine))
+
+
+def _move_old_entries(source: MySQLSource) -> None:
+    """Edits a day of activity rarely makes, each of which changes a family's aging long before the
+    run date: only the old values say from when (macros/aging.py). An old adjustment and an old
+    payment split moved in time, a pending claim line's procedure date moved back, and a patient
+    with charges moved to another family."""
+    edits = (
+        "UPDATE adjustment SET AdjDate = DATE_SUB(AdjDate, INTERVAL 200 DAY)"
+        " WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment WHERE AdjAmt <> 0)",
+        "UPDATE paysplit SET DatePay = DATE_ADD(DatePay, INTERVAL 100 DAY)"
+        " WHERE SplitNum = (SELECT MIN(SplitNum) FROM paysplit WHERE SplitAmt > 0 AND UnearnedType = 0)",
+        "UPDATE claimproc SET ProcDate = DATE_SUB(ProcDate, INTERVAL 400 DAY)"
+        " WHERE ClaimProcNum = (SELECT MIN(ClaimProcNum) FROM claimproc WHERE Status = 0 AND InsPayEst > 0)",
+        "UPDATE patient AS p JOIN ("
+        "  SELECT MIN(pl.PatNum) AS pat FROM procedurelog AS pl JOIN patient AS q ON q.PatNum = pl.PatNum"
+        "  WHERE pl.ProcStatus = 2 AND q.Guarantor <> q.PatNum) AS moved ON p.PatNum = moved.pat"
+        " SET p.Guarantor = (SELECT MAX(g.PatNum) FROM (SELECT PatNum FROM patient WHERE Guarantor = PatNum) AS g)",
+    )
+    with connect(source, database=True) as conn, conn.cursor() as cur:
+        for sql in edits:
+            assert cur.execute(sql) == 1, sql
+        conn.commit()
 
 
 def _assert_equals_a_full_rebuild(

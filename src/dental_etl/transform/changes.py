@@ -31,6 +31,7 @@ import typing as t
 from dental_etl.opendental.schema import Schema, load_schema
 from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID
 from dental_etl.sync.state import VANISHED
+from dental_etl.transform.project_state import FAMILY_CHANGES
 
 
 def detection_sql(tables: t.Iterable[str] | None = None, schema: Schema | None = None) -> str:
@@ -169,3 +170,10 @@ def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:
     log to the deletes not yet applied instead of every delete ever made."""
     if adapter.table_exists(str(VANISHED)):
         adapter.execute(f"DELETE FROM {VANISHED} WHERE run_id <= {int(through_run)}", quote_identifiers=False)
+
+
+def forget_aged_families(adapter: t.Any) -> None:
+    """Empty `_dental.family_changes` once a transform has succeeded: the aging ran over every
+    family it names (macros/aging.py). A failed transform leaves it for the next one."""
+    if adapter.table_exists(FAMILY_CHANGES):
+        adapter.execute(f"DELETE FROM {FAMILY_CHANGES}", quote_identifiers=False)

@@ -29,6 +29,11 @@ STATE_COLUMNS = (
     " run_date TEXT, synced_through BIGINT, written_at TIMESTAMP NOT NULL"
 )
 
+# the aging's log of families to age again, and from which date (macros/aging.py); emptied by a
+# successful transform (transform/changes.py)
+FAMILY_CHANGES = "_dental.family_changes"
+FAMILY_CHANGES_COLUMNS = "guarantor_id BIGINT NOT NULL, from_date DATE"
+
 # what a plan reads: the SQLMesh project (tests are not: runs skip them)
 _PROJECT_FILES = ("config.yaml", "config.yml", "external_models.yaml")
 _PROJECT_FOLDERS = ("models", "audits", "macros")
