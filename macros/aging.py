@@ -25,7 +25,7 @@ import typing as t
 from sqlglot import exp
 from sqlmesh import macro
 
-from dental_etl.transform.project_state import FAMILY_CHANGES, FAMILY_CHANGES_COLUMNS, STATE_TABLE
+from dental_etl.transform.project_state import FAMILY_CHANGES, FAMILY_CHANGES_COLUMNS, last_applied_run
 
 LEDGER = "intermediate.int_ledger"
 CLAIM_LINES = "intermediate.int_claimprocs"
@@ -81,7 +81,7 @@ def aging_evidence(evaluator: t.Any, today: exp.Expression) -> exp.Expression | 
     moved on, every family from the last run date (the whole history when it moved back)."""
     if not _evaluating(evaluator):
         return None
-    through = _one(evaluator, f"SELECT MAX(synced_through) FROM {STATE_TABLE}")
+    through = last_applied_run(evaluator.engine_adapter)
     since = "TRUE" if through is None else f"_changed_run > {int(through)}"
     parts = [
         f"SELECT guarantor_id, entry_date FROM {LEDGER} WHERE {since}",
@@ -127,13 +127,15 @@ def aging_scope(evaluator: t.Any) -> exp.Expression:
 def aging_clear(evaluator: t.Any) -> exp.Expression | None:
     """Pre-statement of `int_ar_aging`, after `@aging_evidence`: delete the rows the run ages again,
     those of a family in scope as of its from_date or later (the run inserts the ones not zero). The
-    key (guarantor x 100000 + days since 1970) orders a family's rows by date: a range of it, which
-    PostgreSQL reads from the key's index."""
+    family's equality lets DuckDB hash-join (a range alone made it 10 s); the key (guarantor x
+    100000 + days since 1970) orders a family's rows by date: a range of it, which PostgreSQL can
+    read from the key's index."""
     if not _evaluating(evaluator):
         return None
     return exp.maybe_parse(
         f"DELETE FROM {evaluator.this_model} AS m WHERE EXISTS (SELECT 1 FROM ({_scope_sql(evaluator)}) AS s"
-        " WHERE m.aging_id BETWEEN s.guarantor_id * 100000 + GREATEST(s.from_date - DATE '1970-01-01', 0)"
+        " WHERE s.guarantor_id = m.guarantor_id"
+        " AND m.aging_id BETWEEN s.guarantor_id * 100000 + GREATEST(s.from_date - DATE '1970-01-01', 0)"
         " AND s.guarantor_id * 100000 + 99999)",
         dialect="duckdb",
     )

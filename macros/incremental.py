@@ -71,6 +71,7 @@ def delete_vanished(
     raw_table: exp.Expression,
     run: exp.Expression,
     scope: exp.Expression | None = None,
+    logged_as: exp.Expression | None = None,
 ) -> exp.Expression | None:
     """Post-statement of an incremental model: delete its rows (those within `scope`, when given)
     whose `key` the loader logged as gone from `raw_table` (`_dental.vanished_keys`: deleted in
@@ -78,7 +79,9 @@ def delete_vanished(
     row's own `run` column (`_sync_run_id` in staging, `_changed_run` downstream). A key deleted and then
     written again carries the newer run and stays. The log replaces comparing the whole model with
     its input (an anti-join: 10 s for six million rows in PostgreSQL, and counting both sides
-    every run to know whether to run it)."""
+    every run to know whether to run it). `logged_as`, written on the log's `v.key_value`, maps a
+    logged key to the model's `key` when that differs (int_ledger's entry id: source key x 4 +
+    type), so the key's index finds the rows."""
     if evaluator.runtime_stage != "evaluating":
         return None
     if not evaluator.engine_adapter.table_exists(VANISHED_LOG):
@@ -91,10 +94,11 @@ def delete_vanished(
         raise ValueError(f"@delete_vanished names a raw table (raw.<table>), got {raw.sql()}")
     column, run_column = key.sql(dialect="duckdb"), run.sql(dialect="duckdb")
     within = scope.sql(dialect="duckdb") if scope is not None else "TRUE"
-    logged = f"SELECT v.key_value FROM {VANISHED_LOG} AS v WHERE v.table_name = '{raw.name}'"
+    value = logged_as.sql(dialect="duckdb") if logged_as is not None else "v.key_value"
+    logged = f"SELECT {value} FROM {VANISHED_LOG} AS v WHERE v.table_name = '{raw.name}'"
     return exp.maybe_parse(
         f"DELETE FROM {this} AS m WHERE {within} AND m.{column} IN ({logged})"
-        f" AND EXISTS ({logged} AND v.key_value = m.{column} AND v.run_id > m.{run_column})",
+        f" AND EXISTS ({logged} AND {value} = m.{column} AND v.run_id > m.{run_column})",
         dialect="duckdb",
     )
 

@@ -63,14 +63,14 @@ SELECT
 FROM entries
 WHERE @changed_since_last_run(_changed_run);
 
-/* entries whose source row the loader logged as deleted, one entry type at a time (macros/incremental.py) */
-@delete_vanished(source_id, raw.procedurelog, _changed_run, scope := entry_type = 'procedure');
+/* entries whose source row the loader logged as deleted, found by the entry id (macros/incremental.py) */
+@delete_vanished(entry_id, raw.procedurelog, _changed_run, logged_as := v.key_value * 4);
 
-@delete_vanished(source_id, raw.adjustment, _changed_run, scope := entry_type = 'adjustment');
+@delete_vanished(entry_id, raw.adjustment, _changed_run, logged_as := v.key_value * 4 + 1);
 
-@delete_vanished(source_id, raw.paysplit, _changed_run, scope := entry_type = 'patient_payment');
+@delete_vanished(entry_id, raw.paysplit, _changed_run, logged_as := v.key_value * 4 + 2);
 
-@delete_vanished(source_id, raw.claimproc, _changed_run, scope := entry_type = 'insurance');
+@delete_vanished(entry_id, raw.claimproc, _changed_run, logged_as := v.key_value * 4 + 3);
 
 /* entries whose source row no longer makes one (a procedure no longer complete, a split now unearned, a claim line no longer received) */
 @delete_unmatched(source_id, intermediate.int_procedures, procedure_id, s.is_complete, scope := entry_type = 'procedure');

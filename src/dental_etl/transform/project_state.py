@@ -95,6 +95,16 @@ def read_state(adapter: t.Any) -> ProjectState | None:
         return None
 
 
+def last_applied_run(adapter: t.Any) -> int | None:
+    """The newest loader run the last successful transform applied (`synced_through`): every row a
+    model reads that changed since carries a newer run id. None when no transform recorded one."""
+    try:
+        row = adapter.fetchone(f"SELECT MAX(synced_through) FROM {STATE_TABLE}", quote_identifiers=False)
+    except Exception:  # no table yet
+        return None
+    return None if not row or row[0] is None else int(row[0])
+
+
 def write_state(adapter: t.Any, state: ProjectState) -> None:
     """Replace the record (one transaction; the table is re-created, so an older layout goes)."""
     written_at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
