@@ -39,10 +39,11 @@ WITH run_date AS (
   CROSS JOIN run_date AS r
   WHERE l.entry_date <= r.today
 ), as_of_dates AS (
-  /* month ends before the run date, from the month of the practice's first entry, plus the run date itself */
+  /* month ends before the run date, from the month of the first entry of the families aged (a
+     family's rows start at its own first entry), plus the run date itself */
   SELECT CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 AS as_of_date
   FROM (
-    SELECT MIN(l.entry_date) AS first_day FROM intermediate.int_ledger AS l CROSS JOIN run_date AS r WHERE l.entry_date <= r.today
+    SELECT MIN(e.entry_date) AS first_day FROM entries AS e
   ) AS f
   CROSS JOIN month_numbers AS m
   CROSS JOIN run_date AS r
