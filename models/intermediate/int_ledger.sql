@@ -18,6 +18,9 @@ MODEL (
   m.entry_id IN (
     SELECT CAST(procedure_id * 4 AS BIGINT) FROM intermediate.int_procedures WHERE @changed_since_last_run(_changed_run)
     UNION ALL
+    /* a procedure marked deleted (status 6) has left int_procedures: its own row says it changed */
+    SELECT CAST(procedure_id * 4 AS BIGINT) FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
     SELECT CAST(adjustment_id * 4 + 1 AS BIGINT) FROM intermediate.int_adjustments WHERE @changed_since_last_run(_changed_run)
     UNION ALL
     SELECT CAST(split_id * 4 + 2 AS BIGINT) FROM intermediate.int_payments WHERE @changed_since_last_run(_changed_run)

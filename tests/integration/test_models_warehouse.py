@@ -583,13 +583,16 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
 def _move_old_entries(source: MySQLSource) -> None:
     """Edits a day of activity rarely makes, each of which changes a family's aging long before the
     run date: only the old values say from when (macros/aging.py). An old adjustment and an old
-    payment split moved in time, a pending claim line's procedure date moved back, and a patient
-    with charges moved to another family."""
+    payment split moved in time, a completed procedure marked deleted, a pending claim line's
+    procedure date moved back, and a patient with charges moved to another family."""
     edits = (
         "UPDATE adjustment SET AdjDate = DATE_SUB(AdjDate, INTERVAL 200 DAY)"
         " WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment WHERE AdjAmt <> 0)",
         "UPDATE paysplit SET DatePay = DATE_ADD(DatePay, INTERVAL 100 DAY)"
         " WHERE SplitNum = (SELECT MIN(SplitNum) FROM paysplit WHERE SplitAmt > 0 AND UnearnedType = 0)",
+        # a completed procedure marked deleted (status 6): it leaves int_procedures and the ledger
+        "UPDATE procedurelog SET ProcStatus = 6"
+        " WHERE ProcNum = (SELECT MIN(ProcNum) FROM procedurelog WHERE ProcStatus = 2 AND ProcFee > 0)",
         "UPDATE claimproc SET ProcDate = DATE_SUB(ProcDate, INTERVAL 400 DAY)"
         " WHERE ClaimProcNum = (SELECT MIN(ClaimProcNum) FROM claimproc WHERE Status = 0 AND InsPayEst > 0)",
         "UPDATE patient AS p JOIN ("
