@@ -15,6 +15,12 @@ from sqlglot import exp
 from sqlmesh import macro
 
 from dental_etl.sync.state import VANISHED
+from dental_etl.transform.project_state import (
+    GROUP_CHANGES,
+    GROUP_CHANGES_COLUMNS,
+    KEY_CHANGES,
+    KEY_CHANGES_COLUMNS,
+)
 
 
 def _newest_run(evaluator: t.Any, column: str) -> int | None:
@@ -62,6 +68,20 @@ VANISHED_LOG = str(VANISHED)  # the loader's log of removed keys (src/dental_etl
 def vanished_log(evaluator: t.Any) -> exp.Expression:
     """The loader's log of the keys removed from raw tables (table_name, key_value, run_id)."""
     return exp.to_table(VANISHED_LOG, dialect="duckdb")
+
+
+@macro()
+def vanished_since_last_run(evaluator: t.Any, raw_table: exp.Expression) -> exp.Expression:
+    """Whether the loader logged a key of `raw_table` (its name) removed since the model's newest
+    `_changed_run`: an `EXISTS` over `_dental.vanished_keys`; FALSE before the first build and
+    outside a real evaluation (yaml unit tests have no log)."""
+    done = _newest_run(evaluator, "_changed_run")
+    if done is None:
+        return exp.false()
+    return exp.maybe_parse(
+        f"EXISTS (SELECT 1 FROM {VANISHED_LOG} AS v WHERE v.table_name = '{raw_table.name}' AND v.run_id > {done})",
+        dialect="duckdb",
+    )
 
 
 @macro()
@@ -142,3 +162,94 @@ def transform_state_table(evaluator: t.Any) -> exp.Expression:
     from dental_etl.transform.project_state import STATE_COLUMNS, STATE_TABLE
 
     return exp.maybe_parse(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({STATE_COLUMNS})", dialect="duckdb")
+
+
+@macro()
+def change_logs(evaluator: t.Any) -> list[exp.Expression]:
+    """`CREATE TABLE IF NOT EXISTS` `_dental.key_changes` and `_dental.group_changes` (config.yaml's
+    `before_all`)."""
+    return [
+        exp.maybe_parse(f"CREATE TABLE IF NOT EXISTS {name} ({columns})", dialect="duckdb")
+        for name, columns in ((KEY_CHANGES, KEY_CHANGES_COLUMNS), (GROUP_CHANGES, GROUP_CHANGES_COLUMNS))
+    ]
+
+
+def _rewriting(evaluator: t.Any) -> bool:
+    """A real evaluation over an existing table: a run that may rewrite rows (not the first build)."""
+    return evaluator.runtime_stage == "evaluating" and evaluator.engine_adapter.table_exists(evaluator.this_model)
+
+
+@macro()
+def remember_keys(
+    evaluator: t.Any, topic: exp.Expression, key: exp.Expression, where: exp.Expression
+) -> exp.Expression | None:
+    """Pre-statement: log under `topic` the `key` (written on `m`, the model's rows) of the rows
+    that meet `where`, the rows the run is about to rewrite or delete, as they are before it: a
+    downstream model that aggregates by that key recomputes it (`@remembered_keys`), where the
+    merge leaves only the row's new key (a procedure moved to another appointment, or deleted).
+    Only over an existing table during a real evaluation (the first build rewrites nothing)."""
+    if not _rewriting(evaluator):
+        return None
+    return exp.maybe_parse(
+        f"INSERT INTO {KEY_CHANGES} (topic, key_value) SELECT DISTINCT '{topic.name}', {key.sql(dialect='duckdb')}"
+        f" FROM {evaluator.this_model} AS m WHERE {where.sql(dialect='duckdb')}",
+        dialect="duckdb",
+    )
+
+
+@macro()
+def remembered_keys(evaluator: t.Any, topic: exp.Expression) -> exp.Expression:
+    """A query of the keys logged under `topic` (`@remember_keys`) and not yet applied: one column,
+    `key_value`. Empty outside a real evaluation (yaml unit tests have no log)."""
+    if evaluator.runtime_stage != "evaluating":
+        return exp.maybe_parse("SELECT CAST(NULL AS BIGINT) AS key_value WHERE FALSE", dialect="duckdb")
+    return exp.maybe_parse(
+        f"SELECT key_value FROM {KEY_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
+    )
+
+
+@macro()
+def remember_groups(
+    evaluator: t.Any,
+    topic: exp.Expression,
+    day: exp.Expression,
+    provider: exp.Expression,
+    clinic: exp.Expression,
+    where: exp.Expression,
+) -> exp.Expression | None:
+    """Pre-statement: as `@remember_keys`, for a mart kept by (day, provider, clinic): log under
+    `topic` the group (written on `m`) each row that meets `where` counts in before the run
+    rewrites or deletes it (`@remembered_groups`)."""
+    if not _rewriting(evaluator):
+        return None
+    columns = ", ".join(e.sql(dialect="duckdb") for e in (day, provider, clinic))
+    return exp.maybe_parse(
+        f"INSERT INTO {GROUP_CHANGES} (topic, day, provider_id, clinic_id) SELECT DISTINCT '{topic.name}', {columns}"
+        f" FROM {evaluator.this_model} AS m WHERE ({where.sql(dialect='duckdb')}) AND {day.sql(dialect='duckdb')} IS NOT NULL",
+        dialect="duckdb",
+    )
+
+
+@macro()
+def remembered_groups(evaluator: t.Any, topic: exp.Expression) -> exp.Expression:
+    """A query of the groups logged under `topic` (`@remember_groups`): day, provider_id,
+    clinic_id. Empty outside a real evaluation (yaml unit tests have no log)."""
+    if evaluator.runtime_stage != "evaluating":
+        return exp.maybe_parse(
+            "SELECT CAST(NULL AS DATE) AS day, CAST(NULL AS BIGINT) AS provider_id, CAST(NULL AS BIGINT) AS clinic_id"
+            " WHERE FALSE",
+            dialect="duckdb",
+        )
+    return exp.maybe_parse(
+        f"SELECT day, provider_id, clinic_id FROM {GROUP_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
+    )
+
+
+@macro()
+def delete_emptied_groups(evaluator: t.Any) -> exp.Expression | None:
+    """Post-statement of a mart kept by groups (`production_income_daily`): delete the groups the
+    run recomputed and found no row left in (`_rows` 0: every row deleted or moved to another
+    group), which a rebuild would not have."""
+    if evaluator.runtime_stage != "evaluating":
+        return None
+    return exp.maybe_parse(f"DELETE FROM {evaluator.this_model} WHERE _rows = 0", dialect="duckdb")

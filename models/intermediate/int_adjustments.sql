@@ -6,6 +6,20 @@ MODEL (
   description 'Account adjustments with their type from definition category AdjTypes; positive ones are charges, negative ones credits. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+/* before the merge and the delete overwrite them: the day, provider and clinic an adjustment whose
+   own row changed, or that is gone, counted in, for production_income_daily to recompute */
+@remember_groups(
+  'production',
+  m.adj_date,
+  m.provider_id,
+  m.clinic_id,
+  m.adjustment_id IN (
+    SELECT adjustment_id FROM staging.stg_adjustment WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT key_value FROM @vanished_log() WHERE table_name = 'adjustment'
+  )
+);
+
 SELECT
   a.adjustment_id, -- adjustment.AdjNum
   a.patient_id, -- the patient

@@ -1,22 +1,56 @@
 MODEL (
   name intermediate.int_appointments,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key appointment_id),
   grain appointment_id,
   audits (
     primary_key(column := appointment_id),
     accepted_values(column := apt_status, is_in := (0, 1, 2, 3, 4, 5, 6, 7, 8)),
     accepted_values(column := broken_type, is_in := ('missed', 'cancelled', 'unspecified'))
   ),
-  description 'Appointments with their length, type, confirmation, scheduled production and break history. A break is found from AptStatus 5 (Broken), from histappointment (Missed/Cancelled actions, or a snapshot with AptStatus Broken) and from D9986/D9987 charges on the same day: moving a broken appointment back onto the schedule resets AptStatus, so AptStatus alone undercounts.'
+  description 'Appointments with their length, type, confirmation, scheduled production and break history. A break is found from AptStatus 5 (Broken), from histappointment (Missed/Cancelled actions, or a snapshot with AptStatus Broken) and from D9986/D9987 charges on the same day: moving a broken appointment back onto the schedule resets AptStatus, so AptStatus alone undercounts. Incremental: recomputes the appointments whose row, history, attached procedures, break charges, type or confirmation a newer sync run wrote (and those a changed procedure was attached to before, logged by int_procedures), deletes the ones gone from OpenDental.'
 );
 
-WITH hist_breaks AS (
+WITH changed AS (
+  SELECT appointment_id FROM staging.stg_appointment WHERE @changed_since_last_run(_sync_run_id)
+  UNION
+  SELECT appointment_id FROM staging.stg_histappointment WHERE @changed_since_last_run(_sync_run_id)
+  UNION
+  /* procedures attached now, and (logged before int_procedures rewrote them) before */
+  SELECT appointment_id FROM intermediate.int_procedures WHERE @changed_since_last_run(_changed_run)
+  UNION
+  SELECT key_value FROM (@remembered_keys('appointment')) AS k
+  UNION
+  /* a broken-appointment charge changed: that patient's appointments (the charge is matched by day) */
+  SELECT a.appointment_id
+  FROM staging.stg_appointment AS a
+  WHERE a.patient_id IN (
+    SELECT patient_id FROM intermediate.int_procedures
+    WHERE is_broken_appointment_charge AND @changed_since_last_run(_changed_run)
+    UNION ALL
+    SELECT key_value FROM (@remembered_keys('appointment_patient')) AS k
+  )
+  UNION
+  SELECT a.appointment_id
+  FROM staging.stg_appointment AS a
+  WHERE a.appointment_type_id IN (SELECT appointment_type_id FROM staging.stg_appointmenttype WHERE @changed_since_last_run(_sync_run_id))
+    OR a.confirmed_def_id IN (SELECT definition_id FROM staging.stg_definition WHERE @changed_since_last_run(_sync_run_id))
+    /* a history row deleted from OpenDental (it keeps them: rare): which appointment it was is
+       gone with it, so every appointment */
+    OR @vanished_since_last_run('histappointment')
+), changed_patients AS (
+  SELECT DISTINCT patient_id
+  FROM staging.stg_appointment
+  WHERE @when_incremental(appointment_id IN (SELECT appointment_id FROM changed))
+), hist_breaks AS (
   SELECT
     h.appointment_id,
     MIN(h.hist_datetime) AS first_broken_at,
-    COUNT(*) AS break_events
+    COUNT(*) AS break_events,
+    MAX(h._sync_run_id) AS _sync_run_id
   FROM staging.stg_histappointment AS h
-  WHERE h.hist_appt_action IN (2, 3) OR (h.hist_appt_action = 1 AND h.apt_status = 5)
+  WHERE
+    (h.hist_appt_action IN (2, 3) OR (h.hist_appt_action = 1 AND h.apt_status = 5))
+    AND @when_incremental(h.appointment_id IN (SELECT appointment_id FROM changed))
   GROUP BY 1
 ), first_break AS (
   /* the action of the first break: Missed (2) or Cancelled (3) */
@@ -34,16 +68,21 @@ WITH hist_breaks AS (
     proc_date,
     MIN(CASE proc_code WHEN 'D9986' THEN 'missed' WHEN 'D9987' THEN 'cancelled' END) AS charge_broken_type
   FROM intermediate.int_procedures
-  WHERE is_broken_appointment_charge AND is_complete
+  WHERE
+    is_broken_appointment_charge AND is_complete
+    AND @when_incremental(patient_id IN (SELECT patient_id FROM changed_patients))
   GROUP BY 1, 2
 ), attached AS (
   SELECT
     appointment_id,
     SUM(production_amount) AS scheduled_production,
     SUM(CASE WHEN is_complete THEN production_amount ELSE 0 END) AS completed_production,
-    COUNT(*) AS procedure_count
+    COUNT(*) AS procedure_count,
+    MAX(_changed_run) AS _changed_run
   FROM intermediate.int_procedures
-  WHERE appointment_id <> 0 AND proc_status IN (1, 2)
+  WHERE
+    appointment_id <> 0 AND proc_status IN (1, 2)
+    AND @when_incremental(appointment_id IN (SELECT appointment_id FROM changed))
   GROUP BY 1
 ), base AS (
   SELECT
@@ -52,12 +91,14 @@ WITH hist_breaks AS (
     hb.first_broken_at,
     COALESCE(hb.break_events, 0) AS break_events,
     fb.hist_broken_type,
-    a.apt_status = 5 OR hb.appointment_id IS NOT NULL AS was_broken
+    a.apt_status = 5 OR hb.appointment_id IS NOT NULL AS was_broken,
+    hb._sync_run_id AS hist_run
   FROM staging.stg_appointment AS a
   LEFT JOIN hist_breaks AS hb
     ON hb.appointment_id = a.appointment_id
   LEFT JOIN first_break AS fb
     ON fb.appointment_id = a.appointment_id
+  WHERE @when_incremental(a.appointment_id IN (SELECT appointment_id FROM changed))
 )
 SELECT
   b.appointment_id, -- appointment.AptNum
@@ -91,7 +132,8 @@ SELECT
   b.was_broken AND b.apt_status IN (1, 2) AS was_rescheduled, -- broken, then put back on the schedule (AptStatus Scheduled or Complete now)
   COALESCE(p.scheduled_production, 0) AS scheduled_production, -- fees x units of the TP and completed procedures attached to the appointment
   COALESCE(p.completed_production, 0) AS completed_production, -- fees x units of the completed procedures attached
-  COALESCE(p.procedure_count, 0) AS procedure_count -- procedures attached (TP or completed)
+  COALESCE(p.procedure_count, 0) AS procedure_count, -- procedures attached (TP or completed)
+  GREATEST(b._sync_run_id, COALESCE(b.hist_run, -1), COALESCE(p._changed_run, -1), COALESCE(t._sync_run_id, -1), COALESCE(conf._sync_run_id, -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM base AS b
 LEFT JOIN staging.stg_appointmenttype AS t
   ON t.appointment_type_id = b.appointment_type_id
@@ -100,4 +142,10 @@ LEFT JOIN staging.stg_definition AS conf
 LEFT JOIN break_charges AS bc
   ON bc.patient_id = b.patient_id AND bc.proc_date = CAST(COALESCE(b.first_broken_at, b.apt_date_time) AS DATE)
 LEFT JOIN attached AS p
-  ON p.appointment_id = b.appointment_id
+  ON p.appointment_id = b.appointment_id;
+
+@delete_vanished(appointment_id, raw.appointment, _changed_run);
+
+@key_index(appointment_id);
+
+@run_index(_changed_run);

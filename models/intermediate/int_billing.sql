@@ -1,9 +1,12 @@
 MODEL (
   name intermediate.int_billing,
-  kind FULL,
+  kind INCREMENTAL_BY_UNIQUE_KEY (unique_key statement_id),
   grain statement_id,
   audits (primary_key(column := statement_id)),
-  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up).'
+  /* int_ledger logs the family and date of the payments it is about to rewrite or delete
+     (macros/aging.py): this model reads that log, so it runs after */
+  depends_on (intermediate.int_ledger),
+  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up). Incremental: recomputes the statements whose own row or patient a newer sync run wrote, those a payment written since falls 30 days after, and those a changed or deleted payment fell after (the family and date int_ledger logged before rewriting it); deletes the ones gone from OpenDental.'
 );
 
 WITH sent AS (
@@ -17,10 +20,29 @@ WITH sent AS (
     s.is_receipt,
     s.is_invoice,
     s.bal_total,
-    s.ins_est
+    s.ins_est,
+    GREATEST(s._sync_run_id, COALESCE(p._sync_run_id, -1)) AS input_run
   FROM staging.stg_statement AS s
   LEFT JOIN staging.stg_patient AS p
     ON p.patient_id = s.patient_id
+), touched AS (
+  SELECT statement_id
+  FROM sent
+  WHERE @changed_since_last_run(input_run)
+  UNION
+  /* payments written since: the statements they fall 30 days after */
+  SELECT s.statement_id
+  FROM sent AS s
+  JOIN intermediate.int_payments AS pay
+    ON pay.guarantor_id = s.guarantor_id AND pay.date_pay > s.date_sent AND pay.date_pay <= s.date_sent + 30
+  WHERE @changed_since_last_run(pay._changed_run)
+  UNION
+  /* payments as they were before a run rewrote or deleted them: their family's statements from
+     30 days before the earliest date logged */
+  SELECT s.statement_id
+  FROM sent AS s
+  JOIN (@changed_families()) AS f
+    ON f.guarantor_id = s.guarantor_id AND (f.from_date IS NULL OR s.date_sent >= f.from_date - 30)
 )
 SELECT
   s.statement_id, -- statement.StatementNum
@@ -31,10 +53,18 @@ SELECT
   s.is_receipt OR s.is_invoice AS is_receipt_or_invoice, -- a receipt or invoice rather than a billing statement
   s.bal_total AS balance_billed, -- the family balance printed on the statement
   s.ins_est AS insurance_pending, -- pending insurance printed on the statement
-  COALESCE(SUM(pay.patient_income), 0) AS paid_within_30_days -- earned patient payments by the family dated within 30 days after the statement
+  COALESCE(SUM(pay.patient_income), 0) AS paid_within_30_days, -- earned patient payments by the family dated within 30 days after the statement
+  GREATEST(s.input_run, COALESCE(MAX(pay._changed_run), -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
 FROM sent AS s
 LEFT JOIN intermediate.int_payments AS pay
   ON pay.guarantor_id = s.guarantor_id
   AND pay.date_pay > s.date_sent
   AND pay.date_pay <= s.date_sent + 30
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+WHERE @when_incremental(s.statement_id IN (SELECT statement_id FROM touched))
+GROUP BY s.statement_id, s.guarantor_id, s.date_sent, s.mode_label, s.is_sent, s.is_receipt, s.is_invoice, s.bal_total, s.ins_est, s.input_run;
+
+@delete_vanished(statement_id, raw.statement, _changed_run);
+
+@key_index(statement_id);
+
+@run_index(_changed_run);

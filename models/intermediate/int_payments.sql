@@ -6,6 +6,20 @@ MODEL (
   description 'Patient payments at the split level (paysplit), with the payment, its type from definition category PaymentTypes and whether the split is unearned (prepayment) or an income transfer. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+/* before the merge and the delete overwrite them: the day, provider and clinic a split whose own
+   row changed, or that is gone, counted in, for production_income_daily to recompute */
+@remember_groups(
+  'production',
+  m.date_pay,
+  m.provider_id,
+  m.clinic_id,
+  m.split_id IN (
+    SELECT split_id FROM staging.stg_paysplit WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT key_value FROM @vanished_log() WHERE table_name = 'paysplit'
+  )
+);
+
 WITH changed AS (
   /* the splits to recompute: those whose own row or a looked-up row (payment, payment type,
      unearned type, family) a newer sync run wrote. Each input's changed rows are joined back to

@@ -9,6 +9,49 @@ MODEL (
   description 'Every procedure that is not deleted (ProcStatus 6 excluded), with its code, family and the two fee rules: production (the Production & Income report) and ledger charge (the Account module). Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+/* before the merge and the deletes overwrite them: the appointment a changed or deleted procedure
+   was attached to, and the patient of a broken-appointment charge, for int_appointments to
+   recompute (a procedure moved off an appointment, or deleted, leaves no trace of it after) */
+@remember_keys(
+  'appointment',
+  m.appointment_id,
+  m.appointment_id <> 0
+  AND m.procedure_id IN (
+    SELECT procedure_id FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT v.key_value FROM @vanished_log() AS v WHERE v.table_name = 'procedurelog'
+  )
+);
+
+@remember_keys(
+  'appointment_patient',
+  m.patient_id,
+  m.is_broken_appointment_charge
+  AND (
+    m.procedure_id IN (
+      SELECT procedure_id FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id)
+      UNION ALL
+      SELECT v.key_value FROM @vanished_log() AS v WHERE v.table_name = 'procedurelog'
+    )
+    OR m.procedure_code_id IN (SELECT procedure_code_id FROM staging.stg_procedurecode WHERE @changed_since_last_run(_sync_run_id))
+  )
+);
+
+/* ... and the day, provider and clinic a changed or deleted completed procedure counted in, for
+   production_income_daily to recompute */
+@remember_groups(
+  'production',
+  m.proc_date,
+  m.provider_id,
+  m.clinic_id,
+  m.is_complete
+  AND m.procedure_id IN (
+    SELECT procedure_id FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT v.key_value FROM @vanished_log() AS v WHERE v.table_name = 'procedurelog'
+  )
+);
+
 WITH changed AS (
   /* the procedures to recompute: those whose own row, code or family a newer sync run wrote, each
      input's changed rows joined back to the procedures by key (as in int_payments) */

@@ -582,9 +582,11 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
 
 def _move_old_entries(source: MySQLSource) -> None:
     """Edits a day of activity rarely makes, each of which changes a family's aging long before the
-    run date: only the old values say from when (macros/aging.py). An old adjustment and an old
-    payment split moved in time, a completed procedure marked deleted, a pending claim line's
-    procedure date moved back, and a patient with charges moved to another family."""
+    run date, or an appointment the procedure no longer names: only the old values say which
+    (macros/aging.py, `@remember_keys`). An old adjustment and an old payment split moved in time,
+    a completed procedure marked deleted, a pending claim line's procedure date moved back, a
+    patient with charges moved to another family, a procedure moved to another appointment and a
+    broken-appointment charge marked deleted."""
     edits = (
         "UPDATE adjustment SET AdjDate = DATE_SUB(AdjDate, INTERVAL 200 DAY)"
         " WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment WHERE AdjAmt <> 0)",
@@ -599,6 +601,12 @@ def _move_old_entries(source: MySQLSource) -> None:
         "  SELECT MIN(pl.PatNum) AS pat FROM procedurelog AS pl JOIN patient AS q ON q.PatNum = pl.PatNum"
         "  WHERE pl.ProcStatus = 2 AND q.Guarantor <> q.PatNum) AS moved ON p.PatNum = moved.pat"
         " SET p.Guarantor = (SELECT MAX(g.PatNum) FROM (SELECT PatNum FROM patient WHERE Guarantor = PatNum) AS g)",
+        # the appointment it leaves loses its production: only int_procedures' old row names it
+        "UPDATE procedurelog SET AptNum = (SELECT MIN(a.AptNum) FROM appointment AS a WHERE a.AptNum <> procedurelog.AptNum)"
+        " WHERE ProcNum = (SELECT MAX(ProcNum) FROM procedurelog WHERE AptNum <> 0 AND ProcStatus IN (1, 2) AND ProcFee > 0)",
+        # the break it named on that day is no longer a missed (or cancelled) one
+        "UPDATE procedurelog SET ProcStatus = 6 WHERE ProcNum = (SELECT MIN(p.ProcNum) FROM procedurelog AS p"
+        " JOIN procedurecode AS c ON c.CodeNum = p.CodeNum WHERE c.ProcCode IN ('D9986', 'D9987') AND p.ProcStatus = 2)",
     )
     with connect(source, database=True) as conn, conn.cursor() as cur:
         for sql in edits:

@@ -31,7 +31,7 @@ import typing as t
 from dental_etl.opendental.schema import Schema, load_schema
 from dental_etl.raw_schema import RAW_SCHEMA, SYNC_RUN_ID
 from dental_etl.sync.state import VANISHED
-from dental_etl.transform.project_state import FAMILY_CHANGES
+from dental_etl.transform.project_state import FAMILY_CHANGES, GROUP_CHANGES, KEY_CHANGES
 
 
 def detection_sql(tables: t.Iterable[str] | None = None, schema: Schema | None = None) -> str:
@@ -172,8 +172,11 @@ def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:
         adapter.execute(f"DELETE FROM {VANISHED} WHERE run_id <= {int(through_run)}", quote_identifiers=False)
 
 
-def forget_aged_families(adapter: t.Any) -> None:
-    """Empty `_dental.family_changes` once a transform has succeeded: the aging ran over every
-    family it names (macros/aging.py). A failed transform leaves it for the next one."""
-    if adapter.table_exists(FAMILY_CHANGES):
-        adapter.execute(f"DELETE FROM {FAMILY_CHANGES}", quote_identifiers=False)
+def forget_applied_changes(adapter: t.Any) -> None:
+    """Empty `_dental.family_changes`, `_dental.key_changes` and `_dental.group_changes` once a
+    transform has succeeded: the aging ran over every family the first names (macros/aging.py),
+    `int_appointments` over every key the second names, `production_income_daily` over every group
+    the third names (macros/incremental.py). A failed transform leaves them for the next one."""
+    for log in (FAMILY_CHANGES, KEY_CHANGES, GROUP_CHANGES):
+        if adapter.table_exists(log):
+            adapter.execute(f"DELETE FROM {log}", quote_identifiers=False)

@@ -34,6 +34,16 @@ STATE_COLUMNS = (
 FAMILY_CHANGES = "_dental.family_changes"
 FAMILY_CHANGES_COLUMNS = "guarantor_id BIGINT NOT NULL, from_date DATE"
 
+# keys whose row an upstream model rewrote or deleted, as they were before (`@remember_keys`,
+# macros/incremental.py): e.g. the appointment a changed procedure was attached to, for
+# `int_appointments` to recompute it; emptied by a successful transform like the families
+KEY_CHANGES = "_dental.key_changes"
+KEY_CHANGES_COLUMNS = "topic TEXT NOT NULL, key_value BIGINT NOT NULL"
+# the same for a mart kept by day, provider and clinic (`@remember_groups`): the group a changed
+# or deleted row counted in before, for `production_income_daily` to recompute it
+GROUP_CHANGES = "_dental.group_changes"
+GROUP_CHANGES_COLUMNS = "topic TEXT NOT NULL, day DATE, provider_id BIGINT, clinic_id BIGINT"
+
 # what a plan reads: the SQLMesh project (tests are not: runs skip them)
 _PROJECT_FILES = ("config.yaml", "config.yml", "external_models.yaml")
 _PROJECT_FOLDERS = ("models", "audits", "macros")

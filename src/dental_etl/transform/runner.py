@@ -28,7 +28,7 @@ from dental_etl.transform.changes import (
     applied_through,
     changed_tables,
     date_dependent_models,
-    forget_aged_families,
+    forget_applied_changes,
     forget_applied_deletes,
     loader_progress,
     oldest_unfinished_run,
@@ -305,7 +305,7 @@ def run_transform(
             )
             if synced_through is not None:
                 forget_applied_deletes(ctx.engine_adapter, synced_through)
-            forget_aged_families(ctx.engine_adapter)
+            forget_applied_changes(ctx.engine_adapter)
         except Exception as exc:
             _fail("recording the run", settings, console, exc)
         finished = time.perf_counter()
