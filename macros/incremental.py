@@ -212,21 +212,26 @@ def remembered_keys(evaluator: t.Any, topic: exp.Expression) -> exp.Expression:
 def remember_groups(
     evaluator: t.Any,
     topic: exp.Expression,
-    day: exp.Expression,
+    days: exp.Expression,
     provider: exp.Expression,
     clinic: exp.Expression,
     where: exp.Expression,
 ) -> exp.Expression | None:
     """Pre-statement: as `@remember_keys`, for a mart kept by (day, provider, clinic): log under
     `topic` the group (written on `m`) each row that meets `where` counts in before the run
-    rewrites or deletes it (`@remembered_groups`)."""
+    rewrites or deletes it (`@remembered_groups`); `days` is a day column or a tuple of them (a
+    claim line counts on up to three dates)."""
     if not _rewriting(evaluator):
         return None
-    columns = ", ".join(e.sql(dialect="duckdb") for e in (day, provider, clinic))
+    days_list = days.expressions if isinstance(days, exp.Tuple) else [days]
+    rest = f"{provider.sql(dialect='duckdb')}, {clinic.sql(dialect='duckdb')}"
+    rows = " UNION ".join(
+        f"SELECT '{topic.name}', {day.sql(dialect='duckdb')}, {rest} FROM {evaluator.this_model} AS m"
+        f" WHERE ({where.sql(dialect='duckdb')}) AND {day.sql(dialect='duckdb')} IS NOT NULL"
+        for day in days_list
+    )
     return exp.maybe_parse(
-        f"INSERT INTO {GROUP_CHANGES} (topic, day, provider_id, clinic_id) SELECT DISTINCT '{topic.name}', {columns}"
-        f" FROM {evaluator.this_model} AS m WHERE ({where.sql(dialect='duckdb')}) AND {day.sql(dialect='duckdb')} IS NOT NULL",
-        dialect="duckdb",
+        f"INSERT INTO {GROUP_CHANGES} (topic, day, provider_id, clinic_id) {rows}", dialect="duckdb"
     )
 
 

@@ -26,33 +26,7 @@ MODEL (
    gone, counted in, for production_income_daily to recompute */
 @remember_groups(
   'production',
-  m.date_cp,
-  m.provider_id,
-  m.clinic_id,
-  m.claim_procedure_id IN (
-    SELECT claim_procedure_id FROM staging.stg_claimproc WHERE @changed_since_last_run(_sync_run_id)
-    UNION ALL
-    SELECT key_value FROM @vanished_log() WHERE table_name = 'claimproc'
-  )
-  OR m.claim_payment_id IN (SELECT claim_payment_id FROM staging.stg_claimpayment WHERE @changed_since_last_run(_sync_run_id))
-);
-
-@remember_groups(
-  'production',
-  m.writeoff_payment_date,
-  m.provider_id,
-  m.clinic_id,
-  m.claim_procedure_id IN (
-    SELECT claim_procedure_id FROM staging.stg_claimproc WHERE @changed_since_last_run(_sync_run_id)
-    UNION ALL
-    SELECT key_value FROM @vanished_log() WHERE table_name = 'claimproc'
-  )
-  OR m.claim_payment_id IN (SELECT claim_payment_id FROM staging.stg_claimpayment WHERE @changed_since_last_run(_sync_run_id))
-);
-
-@remember_groups(
-  'production',
-  m.insurance_income_date,
+  (m.date_cp, m.writeoff_payment_date, m.insurance_income_date),
   m.provider_id,
   m.clinic_id,
   m.claim_procedure_id IN (
