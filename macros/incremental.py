@@ -124,33 +124,19 @@ def delete_vanished(
 
 
 @macro()
-def delete_unmatched(
-    evaluator: t.Any,
-    key: exp.Expression,
-    source: exp.Expression,
-    source_key: exp.Expression,
-    condition: exp.Expression,
-    scope: exp.Expression | None = None,
-) -> exp.Expression | None:
-    """Post-statement of an incremental model built from the rows of `source` that meet
-    `condition` (written on `s`, the source's alias): delete its rows (within `scope`) whose source
-    row no longer meets it (a procedure marked deleted, a claim line no longer received). Keys gone
-    from the source altogether are `@delete_vanished`'s. The model then holds more rows than its
-    input meets the condition exactly when there is something to delete, so the anti-join runs only
-    when the two counts differ. `int_ledger` checks one entry type at a time (`scope`): four plain
-    anti-joins, where one against the union of its four inputs was three times slower in DuckDB."""
-    if evaluator.runtime_stage != "evaluating":
+def delete_rows(evaluator: t.Any, where: exp.Expression) -> exp.Expression | None:
+    """Pre-statement: delete the model's rows (alias `m`) that meet `where`, before the run merges
+    what changed: the rows whose source row changed since and no longer passes the model's filter
+    (a procedure marked deleted, a split now unearned, a claim line no longer received). `where`
+    names them from the inputs' rows changed since the last run (`@changed_since_last_run`,
+    rendered while the model still holds its last run's rows), so a run reads only what changed,
+    where comparing the model with its whole input counted both sides every run. Keys gone from
+    the source altogether are `@delete_vanished`'s. Only over an existing table during a real
+    evaluation (the first build has nothing to delete)."""
+    if not _rewriting(evaluator):
         return None
-    this = evaluator.this_model
-    table = exp.to_table(source.sql(dialect="duckdb"), dialect="duckdb").sql(dialect="duckdb")
-    cond = condition.sql(dialect="duckdb")
-    within = scope.sql(dialect="duckdb") if scope is not None else "TRUE"
     return exp.maybe_parse(
-        f"DELETE FROM {this} AS m WHERE {within}"
-        f" AND (SELECT COUNT(*) FROM {this} WHERE {within}) <> (SELECT COUNT(*) FROM {table} AS s WHERE {cond})"
-        f" AND NOT EXISTS (SELECT 1 FROM {table} AS s"
-        f" WHERE s.{source_key.sql(dialect='duckdb')} = m.{key.sql(dialect='duckdb')} AND {cond})",
-        dialect="duckdb",
+        f"DELETE FROM {evaluator.this_model} AS m WHERE {where.sql(dialect='duckdb')}", dialect="duckdb"
     )
 
 
@@ -232,6 +218,23 @@ def remember_groups(
     )
     return exp.maybe_parse(
         f"INSERT INTO {GROUP_CHANGES} (topic, day, provider_id, clinic_id) {rows}", dialect="duckdb"
+    )
+
+
+@macro()
+def remember_days(evaluator: t.Any, topic: exp.Expression, days: exp.Expression) -> exp.Expression | None:
+    """Pre-statement of a mart kept by day (`daily_payments`): log under `topic` the days of `days`
+    (a subquery of one column, `day`) for the run to recompute whole (`@remembered_groups`), the
+    days a row written since counts on and those a changed row counted on before. Logged before the
+    model changes, while `@changed_since_last_run` still compares with its last run. Only over an
+    existing table during a real evaluation (the first build takes every day)."""
+    if not _rewriting(evaluator):
+        return None
+    query = days.this if isinstance(days, exp.Subquery) else days
+    return exp.maybe_parse(
+        f"INSERT INTO {GROUP_CHANGES} (topic, day, provider_id, clinic_id)"
+        f" SELECT DISTINCT '{topic.name}', d.day, 0, 0 FROM ({query.sql(dialect='duckdb')}) AS d WHERE d.day IS NOT NULL",
+        dialect="duckdb",
     )
 
 

@@ -7,7 +7,7 @@ MODEL (
     not_null(columns := (entry_type, source_id, guarantor_id)),
     accepted_values(column := entry_type, is_in := ('procedure', 'adjustment', 'patient_payment', 'insurance'))
   ),
-  description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge. Incremental: merges the entries whose inputs a newer sync run wrote, deletes the ones gone from their source model.'
+  description 'The family ledger (docs/ledger_rules.md): every dated entry that makes up a family balance: completed procedures (at least one unit), adjustments, earned pay splits and received insurance (paid + write-off). As in OpenDental''s aging query, an entry is a charge or a credit by its sign, so a refund (negative split) is a charge. Incremental: merges the entries whose inputs a newer sync run wrote, deletes the ones gone from their source model or no longer making an entry.'
 );
 
 /* before the merge and the deletes overwrite them: the family and date of the entries whose
@@ -30,6 +30,20 @@ MODEL (
     SELECT CAST(v.key_value * 4 + CASE v.table_name WHEN 'procedurelog' THEN 0 WHEN 'adjustment' THEN 1 WHEN 'paysplit' THEN 2 ELSE 3 END AS BIGINT)
     FROM @vanished_log() AS v
     WHERE v.table_name IN ('procedurelog', 'adjustment', 'paysplit', 'claimproc')
+  )
+);
+
+/* ... then the entries whose source row changed since and no longer makes one (a procedure no
+   longer complete or marked deleted, a split now unearned, a claim line no longer received) */
+@delete_rows(
+  m.entry_id IN (
+    SELECT CAST(procedure_id * 4 AS BIGINT) FROM intermediate.int_procedures WHERE @changed_since_last_run(_changed_run) AND NOT COALESCE(is_complete, FALSE)
+    UNION ALL
+    SELECT CAST(procedure_id * 4 AS BIGINT) FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id) AND proc_status = 6
+    UNION ALL
+    SELECT CAST(split_id * 4 + 2 AS BIGINT) FROM intermediate.int_payments WHERE @changed_since_last_run(_changed_run) AND COALESCE(is_unearned, TRUE)
+    UNION ALL
+    SELECT CAST(claim_procedure_id * 4 + 3 AS BIGINT) FROM intermediate.int_claimprocs WHERE @changed_since_last_run(_changed_run) AND NOT COALESCE(is_received, FALSE)
   )
 );
 
@@ -74,13 +88,6 @@ WHERE @changed_since_last_run(_changed_run);
 @delete_vanished(entry_id, raw.paysplit, _changed_run, logged_as := v.key_value * 4 + 2);
 
 @delete_vanished(entry_id, raw.claimproc, _changed_run, logged_as := v.key_value * 4 + 3);
-
-/* entries whose source row no longer makes one (a procedure no longer complete, a split now unearned, a claim line no longer received) */
-@delete_unmatched(source_id, intermediate.int_procedures, procedure_id, s.is_complete, scope := entry_type = 'procedure');
-
-@delete_unmatched(source_id, intermediate.int_payments, split_id, NOT s.is_unearned, scope := entry_type = 'patient_payment');
-
-@delete_unmatched(source_id, intermediate.int_claimprocs, claim_procedure_id, s.is_received, scope := entry_type = 'insurance');
 
 @key_index(entry_id);
 

@@ -52,6 +52,13 @@ MODEL (
   )
 );
 
+/* ... then the procedures marked deleted (status 6) since: they leave the model */
+@delete_rows(
+  m.procedure_id IN (
+    SELECT procedure_id FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id) AND proc_status = 6
+  )
+);
+
 WITH changed AS (
   /* the procedures to recompute: those whose own row, code or family a newer sync run wrote, each
      input's changed rows joined back to the procedures by key (as in int_payments) */
@@ -106,9 +113,6 @@ WHERE
   AND @when_incremental(p.procedure_id IN (SELECT procedure_id FROM changed));
 
 @delete_vanished(procedure_id, raw.procedurelog, _changed_run);
-
-/* procedures marked deleted (status 6) since */
-@delete_unmatched(procedure_id, staging.stg_procedurelog, procedure_id, s.proc_status <> 6);
 
 @key_index(procedure_id);
 

@@ -6,6 +6,18 @@ MODEL (
   description 'Diagnosed treatment: every procedure that was treatment planned (DateTP set) and is now planned (TP, TPi) or completed, with whether the patient accepted it (scheduled or completed). Deleted, existing (EC/EO), referred and condition entries are not treatment, and neither is routine care booked with recall visits (diagnostic D0xxx, preventive D1xxx, periodontal maintenance D4910, debridement D4355): scheduling a checkup is not accepting a case. Incremental: merges the rows whose inputs a newer sync run wrote, deletes the ones gone from its input.'
 );
 
+/* before the merge: the procedures that stopped being diagnosed treatment since (their row in
+   int_procedures changed and fails the filter below, or they left it, marked deleted) */
+@delete_rows(
+  m.procedure_id IN (
+    SELECT s.procedure_id FROM intermediate.int_procedures AS s
+    WHERE @changed_since_last_run(s._changed_run)
+      AND NOT COALESCE(s.date_tp IS NOT NULL AND s.proc_status IN (1, 2, 8) AND NOT s.is_broken_appointment_charge AND NOT @is_routine_care(s.proc_code), FALSE)
+    UNION ALL
+    SELECT procedure_id FROM staging.stg_procedurelog WHERE @changed_since_last_run(_sync_run_id) AND proc_status = 6
+  )
+);
+
 SELECT
   p.procedure_id, -- procedurelog.ProcNum
   p.patient_id, -- the patient
@@ -33,14 +45,6 @@ WHERE
   AND @changed_since_last_run(p._changed_run, a._sync_run_id);
 
 @delete_vanished(procedure_id, raw.procedurelog, _changed_run);
-
-/* procedures that stopped being diagnosed treatment */
-@delete_unmatched(
-  procedure_id,
-  intermediate.int_procedures,
-  procedure_id,
-  s.date_tp IS NOT NULL AND s.proc_status IN (1, 2, 8) AND NOT s.is_broken_appointment_charge AND NOT @is_routine_care(s.proc_code)
-);
 
 @key_index(procedure_id);
 

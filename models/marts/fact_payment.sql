@@ -22,7 +22,8 @@ SELECT
   pay_type_name AS payment_type, -- payment type (definition category PaymentTypes or InsurancePaymentType)
   split_amt AS amount, -- the amount received
   is_unearned, -- a prepayment (unearned income), not income yet
-  is_income_transfer -- an income transfer (PayType 0): moves money, adds none
+  is_income_transfer, -- an income transfer (PayType 0): moves money, adds none
+  _changed_run -- the newest sync run among the row's inputs: what an incremental mart built on it compares with
 FROM intermediate.int_payments
 UNION ALL
 SELECT
@@ -37,7 +38,8 @@ SELECT
   COALESCE(t.item_name, 'Insurance'),
   c.insurance_income,
   FALSE,
-  FALSE
+  FALSE,
+  GREATEST(c._changed_run, COALESCE(cp._sync_run_id, -1), COALESCE(t._sync_run_id, -1))
 FROM intermediate.int_claimprocs AS c
 LEFT JOIN staging.stg_claimpayment AS cp
   ON cp.claim_payment_id = c.claim_payment_id

@@ -585,8 +585,8 @@ def _move_old_entries(source: MySQLSource) -> None:
     run date, or an appointment the procedure no longer names: only the old values say which
     (macros/aging.py, `@remember_keys`). An old adjustment and an old payment split moved in time,
     a completed procedure marked deleted, a pending claim line's procedure date moved back, a
-    patient with charges moved to another family, a procedure moved to another appointment and a
-    broken-appointment charge marked deleted."""
+    patient with charges moved to another family, a procedure moved to another appointment, a
+    broken-appointment charge marked deleted, and rows that stop passing a model's filter."""
     edits = (
         "UPDATE adjustment SET AdjDate = DATE_SUB(AdjDate, INTERVAL 200 DAY)"
         " WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment WHERE AdjAmt <> 0)",
@@ -607,6 +607,18 @@ def _move_old_entries(source: MySQLSource) -> None:
         # the break it named on that day is no longer a missed (or cancelled) one
         "UPDATE procedurelog SET ProcStatus = 6 WHERE ProcNum = (SELECT MIN(p.ProcNum) FROM procedurelog AS p"
         " JOIN procedurecode AS c ON c.CodeNum = p.CodeNum WHERE c.ProcCode IN ('D9986', 'D9987') AND p.ProcStatus = 2)",
+        # rows that stop making an entry or a treatment-plan row without leaving their table: a
+        # completed procedure set back to planned, a split turned into a prepayment, a received
+        # claim line back to not received, a planned treatment recorded as existing (EC)
+        "UPDATE procedurelog SET ProcStatus = 1"
+        " WHERE ProcNum = (SELECT MIN(ProcNum) FROM procedurelog WHERE ProcStatus = 2 AND ProcFee > 0 AND DateTP > '1000-01-01')",
+        "UPDATE paysplit SET UnearnedType = (SELECT MAX(UnearnedType) FROM paysplit)"
+        " WHERE SplitNum = (SELECT MAX(SplitNum) FROM paysplit WHERE UnearnedType = 0 AND SplitAmt > 0)",
+        "UPDATE claimproc SET Status = 0, ClaimPaymentNum = 0, DateCP = '0001-01-01'"
+        " WHERE ClaimProcNum = (SELECT MAX(ClaimProcNum) FROM claimproc WHERE Status = 1 AND InsPayAmt > 0)",
+        "UPDATE procedurelog SET ProcStatus = 3 WHERE ProcNum = (SELECT MIN(p.ProcNum) FROM procedurelog AS p"
+        " JOIN procedurecode AS c ON c.CodeNum = p.CodeNum WHERE p.ProcStatus = 1 AND p.DateTP > '1000-01-01'"
+        " AND c.ProcCode NOT LIKE 'D0%' AND c.ProcCode NOT LIKE 'D1%' AND c.ProcCode NOT IN ('D4910', 'D4355'))",
     )
     with connect(source, database=True) as conn, conn.cursor() as cur:
         for sql in edits:
