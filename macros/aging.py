@@ -116,19 +116,6 @@ def _scope_sql(evaluator: t.Any) -> str:
 
 
 @macro()
-def changed_families(evaluator: t.Any) -> exp.Expression:
-    """A query of the log (guarantor_id, from_date; NULL = the whole history) as it stands when the
-    model runs, for another model kept by family and date (`int_billing`); empty outside a real
-    evaluation over an existing table (a first build computes everything)."""
-    if not _evaluating(evaluator):
-        return exp.maybe_parse(
-            "SELECT CAST(NULL AS BIGINT) AS guarantor_id, CAST(NULL AS DATE) AS from_date WHERE FALSE",
-            dialect="duckdb",
-        )
-    return exp.maybe_parse(f"SELECT guarantor_id, from_date FROM {FAMILY_CHANGES}", dialect="duckdb")
-
-
-@macro()
 def aging_scope(evaluator: t.Any) -> exp.Expression:
     """(guarantor_id, from_date): the families to age in this run and the first as-of date to age
     each from. Every family from the start on the first build (and in yaml unit tests); after, the

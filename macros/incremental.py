@@ -167,17 +167,24 @@ def _rewriting(evaluator: t.Any) -> bool:
 
 @macro()
 def remember_keys(
-    evaluator: t.Any, topic: exp.Expression, key: exp.Expression, where: exp.Expression
+    evaluator: t.Any,
+    topic: exp.Expression,
+    key: exp.Expression,
+    where: exp.Expression,
+    day: exp.Expression | None = None,
 ) -> exp.Expression | None:
     """Pre-statement: log under `topic` the `key` (written on `m`, the model's rows) of the rows
-    that meet `where`, the rows the run is about to rewrite or delete, as they are before it: a
-    downstream model that aggregates by that key recomputes it (`@remembered_keys`), where the
-    merge leaves only the row's new key (a procedure moved to another appointment, or deleted).
-    Only over an existing table during a real evaluation (the first build rewrites nothing)."""
+    that meet `where`, the rows the run is about to rewrite or delete, as they are before it, with
+    their `day` when given: a downstream model that aggregates by that key (and date) recomputes it
+    (`@remembered_keys`), where the merge leaves only the row's new key (a procedure moved to
+    another appointment, a payment moved to another date or family, or deleted). Only over an
+    existing table during a real evaluation (the first build rewrites nothing)."""
     if not _rewriting(evaluator):
         return None
+    on_day = day.sql(dialect="duckdb") if day is not None else "CAST(NULL AS DATE)"
     return exp.maybe_parse(
-        f"INSERT INTO {KEY_CHANGES} (topic, key_value) SELECT DISTINCT '{topic.name}', {key.sql(dialect='duckdb')}"
+        f"INSERT INTO {KEY_CHANGES} (topic, key_value, day)"
+        f" SELECT DISTINCT '{topic.name}', {key.sql(dialect='duckdb')}, {on_day}"
         f" FROM {evaluator.this_model} AS m WHERE {where.sql(dialect='duckdb')}",
         dialect="duckdb",
     )
@@ -185,12 +192,14 @@ def remember_keys(
 
 @macro()
 def remembered_keys(evaluator: t.Any, topic: exp.Expression) -> exp.Expression:
-    """A query of the keys logged under `topic` (`@remember_keys`) and not yet applied: one column,
-    `key_value`. Empty outside a real evaluation (yaml unit tests have no log)."""
+    """A query of the keys logged under `topic` (`@remember_keys`) and not yet applied: `key_value`
+    and `day`. Empty outside a real evaluation (yaml unit tests have no log)."""
     if evaluator.runtime_stage != "evaluating":
-        return exp.maybe_parse("SELECT CAST(NULL AS BIGINT) AS key_value WHERE FALSE", dialect="duckdb")
+        return exp.maybe_parse(
+            "SELECT CAST(NULL AS BIGINT) AS key_value, CAST(NULL AS DATE) AS day WHERE FALSE", dialect="duckdb"
+        )
     return exp.maybe_parse(
-        f"SELECT key_value FROM {KEY_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
+        f"SELECT key_value, day FROM {KEY_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
     )
 
 

@@ -46,7 +46,12 @@ def _table(evaluator: t.Any) -> exp.Table:
 
 
 def _index(
-    evaluator: t.Any, columns: t.Sequence[exp.Expression], *, unique: bool, engines: tuple[str, ...]
+    evaluator: t.Any,
+    columns: t.Sequence[exp.Expression],
+    *,
+    unique: bool,
+    engines: tuple[str, ...],
+    suffix: str | None = None,
 ) -> exp.Expression | None:
     """CREATE [UNIQUE] INDEX IF NOT EXISTS on the model's table, on the given engines.
 
@@ -59,7 +64,7 @@ def _index(
         return None
     names = _names(columns)
     # short suffixes: SQLMesh also fills `<table>_schema_tmp` tables, and 63 characters is the limit
-    index = exp.to_identifier(f"{table.name}_{'key' if unique else 'run'}")
+    index = exp.to_identifier(f"{table.name}_{suffix or ('key' if unique else 'run')}")
     cols = ", ".join(exp.to_identifier(n).sql(dialect="postgres") for n in names)
     return exp.maybe_parse(
         f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {index.sql(dialect='postgres')}"
@@ -83,6 +88,15 @@ def run_index(evaluator: t.Any, column: exp.Expression) -> exp.Expression | None
     are then read from the index, not by scanning the table. DuckDB reads a column's maximum from
     its block statistics and filters a column scan fast without one."""
     return _index(evaluator, [column], unique=False, engines=("postgres",))
+
+
+@macro()
+def lookup_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | None:
+    """Post-statement: an index on the columns a downstream model looks a few rows up by
+    (PostgreSQL only), where it would otherwise join the whole table: `int_billing` reads the
+    payments of the families and dates a change reached through `int_payments`' (guarantor_id,
+    date_pay)."""
+    return _index(evaluator, columns, unique=False, engines=("postgres",), suffix="look")
 
 
 def _enforced(evaluator: t.Any, table: exp.Table, names: list[str]) -> tuple[bool, set[str]]:

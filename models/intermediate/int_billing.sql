@@ -3,10 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key statement_id),
   grain statement_id,
   audits (primary_key(column := statement_id)),
-  /* int_ledger logs the family and date of the payments it is about to rewrite or delete
-     (macros/aging.py): this model reads that log, so it runs after */
-  depends_on (intermediate.int_ledger),
-  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up). Incremental: recomputes the statements whose own row or patient a newer sync run wrote, those a payment written since falls 30 days after, and those a changed or deleted payment fell after (the family and date int_ledger logged before rewriting it); deletes the ones gone from OpenDental.'
+  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up). Incremental: recomputes the statements whose own row or patient a newer sync run wrote, those a payment written since falls 30 days after, and those a changed or deleted payment fell after (the family and date int_payments logged before rewriting it); deletes the ones gone from OpenDental.'
 );
 
 WITH sent AS (
@@ -37,12 +34,12 @@ WITH sent AS (
     ON pay.guarantor_id = s.guarantor_id AND pay.date_pay > s.date_sent AND pay.date_pay <= s.date_sent + 30
   WHERE @changed_since_last_run(pay._changed_run)
   UNION
-  /* payments as they were before a run rewrote or deleted them: their family's statements from
-     30 days before the earliest date logged */
+  /* payments as they were before a run rewrote or deleted them (logged by int_payments): the
+     statements of their family they fell 30 days after */
   SELECT s.statement_id
   FROM sent AS s
-  JOIN (@changed_families()) AS f
-    ON f.guarantor_id = s.guarantor_id AND (f.from_date IS NULL OR s.date_sent >= f.from_date - 30)
+  JOIN (@remembered_keys('payment_family')) AS f
+    ON f.key_value = s.guarantor_id AND f.day > s.date_sent AND f.day <= s.date_sent + 30
 )
 SELECT
   s.statement_id, -- statement.StatementNum

@@ -20,6 +20,20 @@ MODEL (
   )
 );
 
+/* ... and the family and date of a split whose own row changed, that is gone, or whose patient
+   moved to another family, for int_billing to recompute the statements it fell 30 days after */
+@remember_keys(
+  'payment_family',
+  m.guarantor_id,
+  m.split_id IN (
+    SELECT split_id FROM staging.stg_paysplit WHERE @changed_since_last_run(_sync_run_id)
+    UNION ALL
+    SELECT key_value FROM @vanished_log() WHERE table_name = 'paysplit'
+  )
+  OR m.patient_id IN (SELECT patient_id FROM intermediate.int_families WHERE @changed_since_last_run(_changed_run)),
+  day := m.date_pay
+);
+
 WITH changed AS (
   /* the splits to recompute: those whose own row or a looked-up row (payment, payment type,
      unearned type, family) a newer sync run wrote. Each input's changed rows are joined back to
@@ -92,5 +106,7 @@ WHERE @when_incremental(s.split_id IN (SELECT split_id FROM changed));
 @delete_vanished(split_id, raw.paysplit, _changed_run);
 
 @key_index(split_id);
+
+@lookup_index(guarantor_id, date_pay);
 
 @run_index(_changed_run);

@@ -590,8 +590,10 @@ def _move_old_entries(source: MySQLSource) -> None:
     edits = (
         "UPDATE adjustment SET AdjDate = DATE_SUB(AdjDate, INTERVAL 200 DAY)"
         " WHERE AdjNum = (SELECT MIN(AdjNum) FROM adjustment WHERE AdjAmt <> 0)",
-        "UPDATE paysplit SET DatePay = DATE_ADD(DatePay, INTERVAL 100 DAY)"
-        " WHERE SplitNum = (SELECT MIN(SplitNum) FROM paysplit WHERE SplitAmt > 0 AND UnearnedType = 0)",
+        # a payment that counted in the 30 days after one of its family's statements
+        "UPDATE paysplit SET DatePay = DATE_ADD(DatePay, INTERVAL 100 DAY) WHERE SplitNum = (SELECT MIN(s.SplitNum)"
+        " FROM paysplit AS s JOIN patient AS p ON p.PatNum = s.PatNum JOIN statement AS st ON st.PatNum = p.Guarantor"
+        " WHERE s.SplitAmt > 0 AND s.UnearnedType = 0 AND s.DatePay > st.DateSent AND s.DatePay <= DATE_ADD(st.DateSent, INTERVAL 30 DAY))",
         # a completed procedure marked deleted (status 6): it leaves int_procedures and the ledger
         "UPDATE procedurelog SET ProcStatus = 6"
         " WHERE ProcNum = (SELECT MIN(ProcNum) FROM procedurelog WHERE ProcStatus = 2 AND ProcFee > 0)",

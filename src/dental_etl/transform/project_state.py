@@ -38,7 +38,7 @@ FAMILY_CHANGES_COLUMNS = "guarantor_id BIGINT NOT NULL, from_date DATE"
 # macros/incremental.py): e.g. the appointment a changed procedure was attached to, for
 # `int_appointments` to recompute it; emptied by a successful transform like the families
 KEY_CHANGES = "_dental.key_changes"
-KEY_CHANGES_COLUMNS = "topic TEXT NOT NULL, key_value BIGINT NOT NULL"
+KEY_CHANGES_COLUMNS = "topic TEXT NOT NULL, key_value BIGINT NOT NULL, day DATE"
 # the same for a mart kept by day, provider and clinic (`@remember_groups`): the group a changed
 # or deleted row counted in before, for `production_income_daily` to recompute it
 GROUP_CHANGES = "_dental.group_changes"
