@@ -3,14 +3,14 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key statement_id),
   grain statement_id,
   audits (primary_key(column := statement_id)),
-  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up). Incremental: recomputes the statements whose own row or patient a newer sync run wrote, those a payment written since falls 30 days after, and those a changed or deleted payment fell after (the family and date int_payments logged before rewriting it); deletes the ones gone from OpenDental.'
+  description 'Billing statements sent to families, with what the family paid in the 30 days after (collections follow-up). Incremental: recomputes the statements whose own row or family a newer sync run wrote, those a payment written since falls 30 days after, and those a changed or deleted payment fell after (the family and date int_payments logged before rewriting it); deletes the ones gone from OpenDental.'
 );
 
 WITH sent AS (
   SELECT
     s.statement_id,
     s.patient_id,
-    COALESCE(NULLIF(p.guarantor_id, 0), s.patient_id) AS guarantor_id,
+    COALESCE(fam.guarantor_id, s.patient_id) AS guarantor_id,
     s.date_sent,
     s.mode_label,
     s.is_sent,
@@ -18,10 +18,13 @@ WITH sent AS (
     s.is_invoice,
     s.bal_total,
     s.ins_est,
-    GREATEST(s._sync_run_id, COALESCE(p._sync_run_id, -1)) AS input_run
+    /* the family from int_families, whose run moves only when the family does: OpenDental
+       rewrites a patient row with every balance update, which would make every statement of each
+       family a day of activity reaches look changed */
+    GREATEST(s._sync_run_id, COALESCE(fam._changed_run, -1)) AS input_run
   FROM staging.stg_statement AS s
-  LEFT JOIN staging.stg_patient AS p
-    ON p.patient_id = s.patient_id
+  LEFT JOIN intermediate.int_families AS fam
+    ON fam.patient_id = s.patient_id
 ), touched AS (
   SELECT statement_id
   FROM sent
