@@ -263,6 +263,22 @@ def remembered_groups(evaluator: t.Any, topic: exp.Expression) -> exp.Expression
 
 
 @macro()
+def in_touched_group(
+    evaluator: t.Any, day: exp.Expression, provider: exp.Expression, clinic: exp.Expression
+) -> exp.Expression:
+    """`EXISTS` a row of the model's `touched` CTE (date_day, provider_id, clinic_id) for the
+    given columns of an input row: the rows of the groups an incremental run recomputes. TRUE on
+    the first build (every row) and outside a real evaluation."""
+    if _newest_run(evaluator, "_changed_run") is None:
+        return exp.true()
+    columns = (day, provider, clinic)
+    on = " AND ".join(
+        f"t.{name} = {col.sql(dialect='duckdb')}" for name, col in zip(("date_day", "provider_id", "clinic_id"), columns)
+    )
+    return exp.maybe_parse(f"EXISTS (SELECT 1 FROM touched AS t WHERE {on})", dialect="duckdb")
+
+
+@macro()
 def delete_emptied_groups(evaluator: t.Any) -> exp.Expression | None:
     """Post-statement of a mart kept by groups (`production_income_daily`): delete the groups the
     run recomputed and found no row left in (`_rows` 0: every row deleted or moved to another

@@ -16,6 +16,7 @@ macros. It groups only the keys of the rows written since the last transform ins
 
 from __future__ import annotations
 
+import hashlib
 import typing as t
 
 from sqlglot import exp
@@ -93,10 +94,13 @@ def run_index(evaluator: t.Any, column: exp.Expression) -> exp.Expression | None
 @macro()
 def lookup_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression | None:
     """Post-statement: an index on the columns a downstream model looks a few rows up by
-    (PostgreSQL only), where it would otherwise join the whole table: `int_billing` reads the
+    (PostgreSQL only), where it would otherwise scan the whole table: `int_billing` reads the
     payments of the families and dates a change reached through `int_payments`' (guarantor_id,
-    date_pay)."""
-    return _index(evaluator, columns, unique=False, engines=("postgres",), suffix="look")
+    date_pay), `production_income_daily` the rows of the (day, provider, clinic) groups it
+    recomputes. Named after its columns (a table may have several)."""
+    names = ",".join(_names(columns))
+    suffix = "by" + hashlib.md5(names.encode()).hexdigest()[:6]
+    return _index(evaluator, columns, unique=False, engines=("postgres",), suffix=suffix)
 
 
 def _enforced(evaluator: t.Any, table: exp.Table, names: list[str]) -> tuple[bool, set[str]]:

@@ -44,4 +44,7 @@ WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
 
 @key_index(adjustment_id);
 
+/* production_income_daily reads the rows of the groups it recomputes by it */
+@lookup_index(adj_date, provider_id, clinic_id);
+
 @run_index(_changed_run);

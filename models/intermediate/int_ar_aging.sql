@@ -61,20 +61,37 @@ WITH run_date AS (
   CROSS JOIN run_date AS r
   GROUP BY 1, 2
 ), grid AS (
+  /* the as-of dates each family is aged as of in this run: from its first entry's, and from its from_date */
   SELECT f.guarantor_id, a.as_of_date
   FROM (SELECT guarantor_id, MIN(as_of_date) AS first_as_of FROM per_period GROUP BY 1) AS f
+  JOIN families AS fam
+    ON fam.guarantor_id = f.guarantor_id
   JOIN as_of_dates AS a
-    ON a.as_of_date >= f.first_as_of
+    ON a.as_of_date >= f.first_as_of AND a.as_of_date >= fam.from_date
+), opening AS (
+  /* what the family's entries before its from_date add up to (entries fall on as-of dates, so
+     none lies between from_date and the first one aged): its running totals start from there,
+     not from its first entry, so a run that only moves the date on adds up each family's entries
+     once instead of carrying them over every month end of its history */
+  SELECT p.guarantor_id, SUM(p.charges) AS charges, SUM(p.credits) AS credits
+  FROM per_period AS p
+  JOIN families AS fam
+    ON fam.guarantor_id = p.guarantor_id
+  WHERE p.as_of_date < fam.from_date
+  GROUP BY 1
 ), running AS (
-  /* running totals from each family's first entry: the as-of dates before from_date are left out after */
   SELECT
     g.guarantor_id,
     g.as_of_date,
-    SUM(COALESCE(p.charges, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS charges_to_date,
-    SUM(COALESCE(p.credits, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS credits_to_date
+    COALESCE(o.charges, 0)
+      + SUM(COALESCE(p.charges, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS charges_to_date,
+    COALESCE(o.credits, 0)
+      + SUM(COALESCE(p.credits, 0)) OVER (PARTITION BY g.guarantor_id ORDER BY g.as_of_date ROWS UNBOUNDED PRECEDING) AS credits_to_date
   FROM grid AS g
   LEFT JOIN per_period AS p
     ON p.guarantor_id = g.guarantor_id AND p.as_of_date = g.as_of_date
+  LEFT JOIN opening AS o
+    ON o.guarantor_id = g.guarantor_id
 ), recent AS (
   /* charges of the last 90 days before each as-of date, by bucket; older charges are the rest */
   SELECT

@@ -26,9 +26,18 @@ WITH sent AS (
   LEFT JOIN intermediate.int_families AS fam
     ON fam.patient_id = s.patient_id
 ), touched AS (
+  /* statements whose own row or family a newer sync run wrote, each input's changed rows read by
+     its run index: a condition on `input_run` (the greatest of both) made PostgreSQL expect a
+     third of all statements and join every statement with its payments before filtering */
   SELECT statement_id
-  FROM sent
-  WHERE @changed_since_last_run(input_run)
+  FROM staging.stg_statement
+  WHERE @changed_since_last_run(_sync_run_id)
+  UNION
+  SELECT s.statement_id
+  FROM intermediate.int_families AS fam
+  JOIN staging.stg_statement AS s
+    ON s.patient_id = fam.patient_id
+  WHERE @changed_since_last_run(fam._changed_run)
   UNION
   /* payments written since: the statements they fall 30 days after */
   SELECT s.statement_id

@@ -109,4 +109,11 @@ WHERE @when_incremental(cp.claim_procedure_id IN (SELECT claim_procedure_id FROM
 
 @key_index(claim_procedure_id);
 
+/* production_income_daily reads the rows of the groups it recomputes by it */
+@lookup_index(date_cp, provider_id, clinic_id);
+
+@lookup_index(writeoff_payment_date, provider_id, clinic_id);
+
+@lookup_index(insurance_income_date, provider_id, clinic_id);
+
 @run_index(_changed_run);

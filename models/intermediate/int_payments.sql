@@ -107,6 +107,9 @@ WHERE @when_incremental(s.split_id IN (SELECT split_id FROM changed));
 
 @key_index(split_id);
 
+/* production_income_daily reads the rows of the groups it recomputes by it */
+@lookup_index(date_pay, provider_id, clinic_id);
+
 @lookup_index(guarantor_id, date_pay);
 
 @run_index(_changed_run);

@@ -116,4 +116,7 @@ WHERE
 
 @key_index(procedure_id);
 
+/* production_income_daily reads the rows of the groups it recomputes by it */
+@lookup_index(proc_date, provider_id, clinic_id);
+
 @run_index(_changed_run);

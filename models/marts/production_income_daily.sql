@@ -27,29 +27,34 @@ WITH touched AS (
   /* ... and those the rows rewritten or deleted counted in before (`@remember_groups`) */
   SELECT day, provider_id, clinic_id FROM (@remembered_groups('production')) AS g
 ), parts AS (
+  /* each input's rows of the groups to recompute, picked within each branch (the index on its
+     day, provider and clinic finds them on PostgreSQL, where a filter over the union scanned
+     every row of all four models) */
   SELECT proc_date AS date_day, provider_id, clinic_id,
     production_amount AS gross_production, 0.0 AS capitation_writeoffs, 0.0 AS adjustments, 0.0 AS insurance_writeoffs,
     0.0 AS patient_income, 0.0 AS unearned_income, 0.0 AS insurance_income, _changed_run
-  FROM intermediate.int_procedures
-  WHERE is_complete
+  FROM intermediate.int_procedures AS p
+  WHERE is_complete AND @in_touched_group(p.proc_date, p.provider_id, p.clinic_id)
   UNION ALL
   SELECT date_cp, provider_id, clinic_id, 0.0, capitation_writeoff, 0.0, 0.0, 0.0, 0.0, 0.0, _changed_run
-  FROM intermediate.int_claimprocs
-  WHERE status = 7
+  FROM intermediate.int_claimprocs AS c
+  WHERE status = 7 AND @in_touched_group(c.date_cp, c.provider_id, c.clinic_id)
   UNION ALL
   SELECT adj_date, provider_id, clinic_id, 0.0, 0.0, adj_amt, 0.0, 0.0, 0.0, 0.0, _changed_run
-  FROM intermediate.int_adjustments
+  FROM intermediate.int_adjustments AS a
+  WHERE @in_touched_group(a.adj_date, a.provider_id, a.clinic_id)
   UNION ALL
   SELECT writeoff_payment_date, provider_id, clinic_id, 0.0, 0.0, 0.0, writeoff_by_payment_date, 0.0, 0.0, 0.0, _changed_run
-  FROM intermediate.int_claimprocs
-  WHERE status IN (1, 4)
+  FROM intermediate.int_claimprocs AS c
+  WHERE status IN (1, 4) AND @in_touched_group(c.writeoff_payment_date, c.provider_id, c.clinic_id)
   UNION ALL
   SELECT date_pay, provider_id, clinic_id, 0.0, 0.0, 0.0, 0.0, patient_income, unearned_income, 0.0, _changed_run
-  FROM intermediate.int_payments
+  FROM intermediate.int_payments AS s
+  WHERE @in_touched_group(s.date_pay, s.provider_id, s.clinic_id)
   UNION ALL
   SELECT insurance_income_date, provider_id, clinic_id, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, insurance_income, _changed_run
-  FROM intermediate.int_claimprocs
-  WHERE insurance_income_date IS NOT NULL
+  FROM intermediate.int_claimprocs AS c
+  WHERE insurance_income_date IS NOT NULL AND @in_touched_group(c.insurance_income_date, c.provider_id, c.clinic_id)
 ), grouped AS (
   SELECT
     date_day,
@@ -65,14 +70,7 @@ WITH touched AS (
     MAX(_changed_run) AS _changed_run,
     COUNT(*) AS _rows
   FROM parts AS p
-  WHERE
-    date_day IS NOT NULL
-    AND @when_incremental(
-      EXISTS (
-        SELECT 1 FROM touched AS t
-        WHERE t.date_day = p.date_day AND t.provider_id = p.provider_id AND t.clinic_id = p.clinic_id
-      )
-    )
+  WHERE date_day IS NOT NULL
   GROUP BY 1, 2, 3
 ), recomputed AS (
   SELECT * FROM grouped
