@@ -99,7 +99,8 @@ def lookup_index(evaluator: t.Any, *columns: exp.Expression) -> exp.Expression |
     date_pay), `production_income_daily` the rows of the (day, provider, clinic) groups it
     recomputes. Named after its columns (a table may have several)."""
     names = ",".join(_names(columns))
-    suffix = "by" + hashlib.md5(names.encode()).hexdigest()[:6]
+    # five characters, as short as `key`/`run` allow: `<table>_schema_tmp_<suffix>` must fit in 63
+    suffix = "b" + hashlib.md5(names.encode()).hexdigest()[:4]
     return _index(evaluator, columns, unique=False, engines=("postgres",), suffix=suffix)
 
 
