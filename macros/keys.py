@@ -178,30 +178,139 @@ def _view_query(evaluator: t.Any, table: exp.Table) -> exp.Expression | None:
     return create.expression if isinstance(create, exp.Create) else None
 
 
-def _projected_from(
-    evaluator: t.Any, table: exp.Table, names: list[str], depth: int = 3
-) -> tuple[exp.Table, list[str]] | None:
-    """When `table` is a view that only renames and computes columns of one table (no filter, join,
-    grouping or union) and every key column is a plain column of it, that table and the key's
-    column names there (following views of views): the view's rows are that table's rows, so the
-    key is unique in the view exactly when it is unique there."""
-    query = _view_query(evaluator, table) if depth else None
-    if not isinstance(query, exp.Select):
-        return None
-    clauses = ("joins", "where", "group", "having", "distinct", "limit", "qualify", "with_", "with")
-    if any(query.args.get(clause) for clause in clauses):
-        return None
-    source = query.find(exp.From)
-    source = source.this if source is not None and source.parent is query else None
+def _unwrapped(e: exp.Expression) -> exp.Expression:
+    """`e` without the parentheses and casts around it (PostgreSQL's view text writes
+    `'patient'::text`, `((a = b))`)."""
+    while isinstance(e, exp.Paren | exp.Cast):
+        e = e.this
+    return e
+
+
+def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    condition = _unwrapped(condition)
+    if isinstance(condition, exp.And):
+        return _conjuncts(condition.this) + _conjuncts(condition.expression)
+    return [condition]
+
+
+def _from_and_joins(select: exp.Select) -> tuple[exp.Expression | None, list[exp.Join]]:
+    """The FROM source and every join of `select`, PostgreSQL's nested `((a JOIN b) JOIN c)` flattened."""
+    source = select.args.get("from_") or select.args.get("from")
+    node = source.this if isinstance(source, exp.From) else None
+    joins = list(select.args.get("joins") or [])
+    while isinstance(node, exp.Subquery) and not node.alias and isinstance(node.this, exp.Table | exp.Subquery):
+        joins = list(node.args.get("joins") or []) + joins
+        node = node.this
+    if isinstance(node, exp.Table):
+        joins = list(node.args.get("joins") or []) + joins
+    return node, joins
+
+
+def _real_table(source: exp.Table, view: exp.Table) -> exp.Table:
+    return exp.table_(source.name, db=source.db or view.db, catalog=source.catalog or view.catalog)
+
+
+def _select_unique(
+    evaluator: t.Any, select: exp.Select, keys: list[exp.Expression], view: exp.Table, depth: int
+) -> bool:
+    """`keys` (projections of `select`) are unique among its rows: they are plain columns of its FROM
+    table where a unique index (or a view of such tables) covers them, and each join is an inner or
+    left join on a unique key of the joined table, so it never repeats a row. A WHERE only drops rows."""
+    clauses = ("group", "having", "distinct", "qualify", "with_", "with", "laterals", "pivots")
+    if any(select.args.get(clause) for clause in clauses):
+        return False
+    source, joins = _from_and_joins(select)
     if not isinstance(source, exp.Table):
-        return None
-    projected = {p.alias_or_name: p.unalias() for p in query.expressions}
-    columns = [projected.get(n) for n in names]
-    if not all(isinstance(c, exp.Column) for c in columns):
-        return None
-    underlying = exp.table_(source.name, db=source.db or table.db, catalog=source.catalog or table.catalog)
-    mapped = [c.name for c in columns]  # type: ignore[union-attr]
-    return _projected_from(evaluator, underlying, mapped, depth - 1) or (underlying, mapped)
+        return False
+    base = source.alias_or_name
+    for join in joins:
+        joined = join.this
+        if (
+            not isinstance(joined, exp.Table)
+            or join.side not in ("", "LEFT")
+            or join.kind not in ("", "INNER", "OUTER")
+            or join.args.get("using")
+            or join.args.get("on") is None
+        ):
+            return False
+        alias = joined.alias_or_name
+        matched: list[str] = []  # columns of the joined table set equal to something outside it
+        for condition in _conjuncts(join.args["on"]):
+            if not isinstance(condition, exp.EQ):
+                continue
+            for side, other in ((condition.this, condition.expression), (condition.expression, condition.this)):
+                side, other = _unwrapped(side), _unwrapped(other)
+                if (
+                    isinstance(side, exp.Column)
+                    and side.table == alias
+                    and all(c.table != alias for c in other.find_all(exp.Column))
+                ):
+                    matched.append(side.name)
+        if not matched or not _unique_by_index(evaluator, _real_table(joined, view), matched, depth):
+            return False
+    # a constant key column is the same in every row: the other key columns must be unique
+    columns = [_unwrapped(k.unalias()) for k in keys if _constant(k) is None]
+    if not all(isinstance(c, exp.Column) and c.table in (base, "" if not joins else base) for c in columns):
+        return False
+    names = [c.name for c in columns]
+    return _unique_by_index(evaluator, _real_table(source, view), names, depth)
+
+
+def _branches(query: exp.Expression) -> list[exp.Expression] | None:
+    """The SELECTs of a UNION ALL, in order (None for a UNION that removes duplicates)."""
+    while isinstance(query, exp.Paren | exp.Subquery) and not query.alias:  # DuckDB writes `(SELECT ..)`
+        query = query.this
+    if isinstance(query, exp.Union):
+        if query.args.get("distinct"):
+            return None
+        left, right = _branches(query.this), _branches(query.expression)
+        return None if left is None or right is None else left + right
+    return [query]
+
+
+def _constant(projection: exp.Expression) -> tuple[bool, str] | None:
+    value = _unwrapped(projection.unalias())
+    return (value.is_string, value.name) if isinstance(value, exp.Literal) else None
+
+
+def _query_unique(evaluator: t.Any, query: exp.Expression, view: exp.Table, names: list[str], depth: int) -> bool:
+    """The key `names` is unique among the rows of a view's `query`: a SELECT (`_select_unique`), or a
+    UNION ALL where one key column holds a different constant in each branch (`'patient'` /
+    `'insurance'`), which splits the rows by branch, and the other key columns are unique within
+    each branch."""
+    branches = _branches(query)
+    if not branches or not all(isinstance(b, exp.Select) for b in branches):
+        return False
+    positions = {p.alias_or_name: i for i, p in enumerate(branches[0].expressions)}
+    if any(n not in positions for n in names):
+        return False
+    at = [positions[n] for n in names]
+    if any(len(b.expressions) != len(branches[0].expressions) for b in branches):
+        return False
+    if len(branches) == 1:
+        return _select_unique(evaluator, branches[0], [branches[0].expressions[i] for i in at], view, depth)
+    for split in at:
+        constants = [_constant(b.expressions[split]) for b in branches]
+        if None in constants or len(set(constants)) != len(constants):
+            continue
+        rest = [i for i in at if i != split]
+        return all(
+            _select_unique(evaluator, b, [b.expressions[i] for i in rest], view, depth) for b in branches
+        )
+    return False
+
+
+def _unique_by_index(evaluator: t.Any, table: exp.Table, names: list[str], depth: int = 3) -> bool:
+    """The key `names` of `table` is unique by construction: a unique index of the table covers it,
+    or the table is a view (of views, `depth` deep) whose query keeps the uniqueness of such keys
+    (`_query_unique`): `fact_ledger` projects `int_ledger`; `fact_payment` is a UNION ALL of the pay
+    splits and the insurance lines, each joined to lookups by their unique keys."""
+    if not names:
+        return False
+    if _enforced(evaluator, table, names)[0]:
+        return True
+    query = _view_query(evaluator, table) if depth else None
+    return query is not None and _query_unique(evaluator, query, table, names, depth - 1)
 
 
 @macro()
@@ -216,9 +325,9 @@ def key_violations(
     unique, declared = False, set[str]()
     if evaluator.runtime_stage == "auditing" and _engine(evaluator):
         unique, declared = _enforced(evaluator, _table(evaluator), names + extra)
-        if not unique and (found := _projected_from(evaluator, _table(evaluator), names)):
-            # a view projecting one table: its key is that table's key (NULLs are still looked for)
-            unique = _enforced(evaluator, found[0], found[1])[0]
+        if not unique:
+            # a view whose rows keep the keys of indexed tables (NULLs are still looked for)
+            unique = _unique_by_index(evaluator, _table(evaluator), names)
 
     def q(name: str) -> str:
         return exp.to_identifier(name).sql(dialect=evaluator.dialect)

@@ -52,6 +52,12 @@ WITH sent AS (
   FROM sent AS s
   JOIN (@remembered_keys('payment_family')) AS f
     ON f.key_value = s.guarantor_id AND f.day > s.date_sent AND f.day <= s.date_sent + 30
+), picked AS MATERIALIZED (
+  /* the statements to recompute, picked before their payments are joined: otherwise PostgreSQL
+     joined every statement with its payments and filtered after (3.2 s of the 4.4 s profiled) */
+  SELECT *
+  FROM sent
+  WHERE @when_incremental(statement_id IN (SELECT statement_id FROM touched))
 )
 SELECT
   s.statement_id, -- statement.StatementNum
@@ -64,12 +70,11 @@ SELECT
   s.ins_est AS insurance_pending, -- pending insurance printed on the statement
   COALESCE(SUM(pay.patient_income), 0) AS paid_within_30_days, -- earned patient payments by the family dated within 30 days after the statement
   GREATEST(s.input_run, COALESCE(MAX(pay._changed_run), -1)) AS _changed_run -- the newest sync run among the row's inputs: what the next run compares with
-FROM sent AS s
+FROM picked AS s
 LEFT JOIN intermediate.int_payments AS pay
   ON pay.guarantor_id = s.guarantor_id
   AND pay.date_pay > s.date_sent
   AND pay.date_pay <= s.date_sent + 30
-WHERE @when_incremental(s.statement_id IN (SELECT statement_id FROM touched))
 GROUP BY s.statement_id, s.guarantor_id, s.date_sent, s.mode_label, s.is_sent, s.is_receipt, s.is_invoice, s.bal_total, s.ins_est, s.input_run;
 
 @delete_vanished(statement_id, raw.statement, _changed_run);

@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (payment_date, payer, payment_type)),
   grain (payment_date, payer, payment_type),
   audits (
-    unique_combination_of_columns(columns := (payment_date, payer, payment_type)),
+    unique_key(columns := (payment_date, payer, payment_type)),
     not_null(columns := (payment_date, payer, payment_type))
   ),
   description 'Daily payments by payer (patient, insurance) and payment type: the deposit-slip view. Income transfers are left out (they move money, they do not bring it in); prepayments are shown apart. Incremental: recomputes whole the days a payment written since counts on, and those a changed or deleted one counted on before.'
@@ -46,4 +46,6 @@ FROM marts.fact_payment
 WHERE
   NOT is_income_transfer
   AND @when_incremental(payment_date IN (SELECT day FROM (@remembered_groups('payment_days')) AS g))
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3;
+
+@key_index(payment_date, payer, payment_type);

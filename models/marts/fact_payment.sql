@@ -3,7 +3,7 @@ MODEL (
   kind VIEW,
   grain (payer, source_id),
   audits (
-    unique_combination_of_columns(columns := (payer, source_id)),
+    unique_key(columns := (payer, source_id)),
     not_null(columns := (payer, source_id, payment_date)),
     accepted_values(column := payer, is_in := ('patient', 'insurance'))
   ),

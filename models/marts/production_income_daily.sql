@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_UNIQUE_KEY (unique_key (date_day, provider_id, clinic_id)),
   grain (date_day, provider_id, clinic_id),
   audits (
-    unique_combination_of_columns(columns := (date_day, provider_id, clinic_id)),
+    unique_key(columns := (date_day, provider_id, clinic_id)),
     not_null(columns := (date_day, provider_id, clinic_id)),
     production_reconciles_with_procedures()
   ),

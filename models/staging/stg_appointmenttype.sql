@@ -41,4 +41,6 @@ SELECT
   r.blockouttypes AS blockout_types_def_id,                     -- appointmenttype.BlockoutTypes: a definition.DefNum of category BlockoutTypes; 0 = none
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.appointmenttype AS r
+FROM raw.appointmenttype AS r;
+
+@key_index(appointment_type_id);

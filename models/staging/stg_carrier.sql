@@ -123,4 +123,6 @@ SELECT
     END AS ortho_ins_pay_consolidate_label,                     -- carrier.OrthoInsPayConsolidate decoded
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.carrier AS r
+FROM raw.carrier AS r;
+
+@key_index(carrier_id);

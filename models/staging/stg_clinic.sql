@@ -116,4 +116,6 @@ SELECT
   r.emailaliasoverride AS email_alias_override,                 -- clinic.EmailAliasOverride
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.clinic AS r
+FROM raw.clinic AS r;
+
+@key_index(clinic_id);

@@ -88,4 +88,6 @@ SELECT
   r.ishidden <> 0 AS is_hidden,                                 -- definition.IsHidden (boolean)
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.definition AS r
+FROM raw.definition AS r;
+
+@key_index(definition_id);

@@ -43,4 +43,6 @@ SELECT
   r.reportsto AS reports_to_id,            -- employee.ReportsTo; references employee.EmployeeNum
   r._loaded_at AS _loaded_at,              -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id           -- the loader run that wrote this row
-FROM raw.employee AS r
+FROM raw.employee AS r;
+
+@key_index(employee_id);

@@ -41,4 +41,6 @@ SELECT
   r.secdatetedit AS updated_at,                                 -- feesched.SecDateTEdit
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.feesched AS r
+FROM raw.feesched AS r;
+
+@key_index(fee_schedule_id);

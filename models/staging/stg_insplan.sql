@@ -159,4 +159,6 @@ SELECT
   r.pervisitinsamount AS per_visit_ins_amount,                  -- insplan.PerVisitInsAmount
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.insplan AS r
+FROM raw.insplan AS r;
+
+@key_index(plan_id);

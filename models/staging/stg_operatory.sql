@@ -41,4 +41,6 @@ SELECT
   r.operatorytype AS operatory_type_def_id, -- operatory.OperatoryType: a definition.DefNum of category OperatoryTypes; 0 = none
   r._loaded_at AS _loaded_at,               -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id            -- the loader run that wrote this row
-FROM raw.operatory AS r
+FROM raw.operatory AS r;
+
+@key_index(operatory_id);

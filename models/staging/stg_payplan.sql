@@ -81,4 +81,6 @@ SELECT
   r.mobileappdevicenum AS mobileappdevice_id,                   -- payplan.MobileAppDeviceNum; references mobileappdevice.MobileAppDeviceNum
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.payplan AS r
+FROM raw.payplan AS r;
+
+@key_index(payment_plan_id);

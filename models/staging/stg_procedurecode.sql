@@ -125,4 +125,6 @@ SELECT
   r.diagnosticcodes AS diagnostic_codes,                        -- procedurecode.DiagnosticCodes
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.procedurecode AS r
+FROM raw.procedurecode AS r;
+
+@key_index(procedure_code_id);

@@ -106,4 +106,6 @@ SELECT
   r.preferredname AS preferred_name,                            -- provider.PreferredName
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.provider AS r
+FROM raw.provider AS r;
+
+@key_index(provider_id);

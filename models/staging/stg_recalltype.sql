@@ -27,4 +27,6 @@ SELECT
   r.appendtospecial <> 0 AS append_to_special, -- recalltype.AppendToSpecial (boolean)
   r._loaded_at AS _loaded_at,                  -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id               -- the loader run that wrote this row
-FROM raw.recalltype AS r
+FROM raw.recalltype AS r;
+
+@key_index(recall_type_id);

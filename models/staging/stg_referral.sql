@@ -67,4 +67,6 @@ SELECT
   r.displaynote AS display_note,               -- referral.DisplayNote
   r._loaded_at AS _loaded_at,                  -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id               -- the loader run that wrote this row
-FROM raw.referral AS r
+FROM raw.referral AS r;
+
+@key_index(referral_id);

@@ -55,4 +55,6 @@ SELECT
   r.badgeid AS badge_id,                                        -- userod.BadgeId
   r._loaded_at AS _loaded_at,                                   -- when the loader wrote this row
   r._sync_run_id AS _sync_run_id                                -- the loader run that wrote this row
-FROM raw.userod AS r
+FROM raw.userod AS r;
+
+@key_index(user_id);

@@ -214,15 +214,18 @@ def staging_model(table: Table) -> str:
         lines += [f"  {line}" for line in first]
         lines.append(f"  {last.ljust(width + 1)} -- {p.comment}")
     source = f"{RAW_SCHEMA}.{table.name}"
-    lines.append(f"FROM {source} AS r")
+    lines.append(f"FROM {source} AS r" + ("" if incremental else ";"))
     if incremental:
         lines.append(f"WHERE @synced_since_last_run(r.{SYNC_RUN_ID});")
         lines.append("")
         # rows whose key the loader logged as gone from raw (macros/incremental.py)
         lines.append(f"@delete_vanished({key}, {source}, {SYNC_RUN_ID});")
-        # the key enforced by a unique index (both engines: audits trust it, PostgreSQL MERGE finds
-        # rows by it); on PostgreSQL an index on the run column the next merge starts from
-        lines += ["", f"@key_index({key});", "", f"@run_index({SYNC_RUN_ID});"]
+    # the key enforced by a unique index (both engines: audits trust it, and so do the key audits
+    # of views that join the table by it; PostgreSQL MERGE finds rows by it)
+    lines += ["", f"@key_index({key});"]
+    if incremental:
+        # on PostgreSQL an index on the run column the next merge starts from
+        lines += ["", f"@run_index({SYNC_RUN_ID});"]
     return "\n".join(lines) + "\n"
 
 
