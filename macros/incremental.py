@@ -28,8 +28,12 @@ def _newest_run(evaluator: t.Any, column: str) -> int | None:
     first build and outside one (loading, table creation, yaml unit tests)."""
     if evaluator.runtime_stage != "evaluating":
         return None
-    row = evaluator.engine_adapter.fetchone(f"SELECT MAX({column}) FROM {evaluator.this_model}")
-    return None if not row or row[0] is None else int(row[0])
+    # asked once per render: a model's query calls it for each input it reads changes of
+    known = evaluator.locals.setdefault("_dental_newest_runs", {})
+    if column not in known:
+        row = evaluator.engine_adapter.fetchone(f"SELECT MAX({column}) FROM {evaluator.this_model}")
+        known[column] = None if not row or row[0] is None else int(row[0])
+    return known[column]
 
 
 @macro()
