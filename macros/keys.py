@@ -250,7 +250,8 @@ def _select_unique(
             return False
     # a constant key column is the same in every row: the other key columns must be unique
     columns = [_unwrapped(k.unalias()) for k in keys if _constant(k) is None]
-    if not all(isinstance(c, exp.Column) and c.table in (base, "" if not joins else base) for c in columns):
+    # an unqualified column is the FROM table's only when nothing is joined
+    if not all(isinstance(c, exp.Column) and (c.table == base or not (c.table or joins)) for c in columns):
         return False
     names = [c.name for c in columns]
     return _unique_by_index(evaluator, _real_table(source, view), names, depth)
@@ -325,9 +326,10 @@ def key_violations(
     unique, declared = False, set[str]()
     if evaluator.runtime_stage == "auditing" and _engine(evaluator):
         unique, declared = _enforced(evaluator, _table(evaluator), names + extra)
-        if not unique:
-            # a view whose rows keep the keys of indexed tables (NULLs are still looked for)
-            unique = _unique_by_index(evaluator, _table(evaluator), names)
+        if not unique and (query := _view_query(evaluator, _table(evaluator))) is not None:
+            # a view whose rows keep the keys of indexed tables (NULLs are still looked for); the
+            # table's own indexes were just asked, so start from its query
+            unique = _query_unique(evaluator, query, _table(evaluator), names, 2)
 
     def q(name: str) -> str:
         return exp.to_identifier(name).sql(dialect=evaluator.dialect)
