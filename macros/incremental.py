@@ -49,6 +49,25 @@ def changed_since_last_run(evaluator: t.Any, *run_ids: exp.Expression) -> exp.Ex
 
 
 @macro()
+def input_changed(evaluator: t.Any, model: exp.Expression, run: exp.Expression) -> exp.Expression:
+    """TRUE when the input `model` (a small lookup: definitions, appointment types, procedure
+    codes) holds a row whose `run` column is newer than this model's newest `_changed_run`, FALSE
+    when it does not: asked while rendering and written as a constant. A branch of the rows to
+    recompute that joins such an input to a large table (`@input_changed(...) AND
+    @changed_since_last_run(...)`) then leaves PostgreSQL's plan when nothing changed in it, where
+    it was estimated as a fifth of the large table (one definition's share of it) and every join
+    after it planned for as many rows. TRUE before the first build and outside a real evaluation."""
+    done = _newest_run(evaluator, "_changed_run")
+    if done is None:
+        return exp.true()
+    table = evaluator.resolve_table(exp.to_table(model.sql(dialect="duckdb"), dialect="duckdb"))
+    row = evaluator.engine_adapter.fetchone(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {run.sql(dialect='duckdb')} > {done} LIMIT 1) AS newer"
+    )
+    return exp.true() if row and row[0] else exp.false()
+
+
+@macro()
 def when_incremental(evaluator: t.Any, condition: exp.Expression) -> exp.Expression:
     """`condition` once the model holds rows from an earlier run; TRUE before (the first build takes
     every row, without computing which rows changed) and outside a real evaluation."""
@@ -77,15 +96,17 @@ def vanished_log(evaluator: t.Any) -> exp.Expression:
 @macro()
 def vanished_since_last_run(evaluator: t.Any, raw_table: exp.Expression) -> exp.Expression:
     """Whether the loader logged a key of `raw_table` (its name) removed since the model's newest
-    `_changed_run`: an `EXISTS` over `_dental.vanished_keys`; FALSE before the first build and
-    outside a real evaluation (yaml unit tests have no log)."""
+    `_changed_run` (`_dental.vanished_keys`), asked while rendering and written as TRUE or FALSE:
+    PostgreSQL then drops a branch that reads nothing from its plan, where an `EXISTS` gating a
+    scan was estimated as the whole scan (and every join after it planned for as many rows).
+    FALSE before the first build and outside a real evaluation (yaml unit tests have no log)."""
     done = _newest_run(evaluator, "_changed_run")
     if done is None:
         return exp.false()
-    return exp.maybe_parse(
-        f"EXISTS (SELECT 1 FROM {VANISHED_LOG} AS v WHERE v.table_name = '{raw_table.name}' AND v.run_id > {done})",
-        dialect="duckdb",
+    row = evaluator.engine_adapter.fetchone(
+        f"SELECT COUNT(*) FROM {VANISHED_LOG} WHERE table_name = '{raw_table.name}' AND run_id > {done}"
     )
+    return exp.true() if row and row[0] else exp.false()
 
 
 @macro()
@@ -166,7 +187,9 @@ def change_logs(evaluator: t.Any) -> list[exp.Expression]:
 
 def _rewriting(evaluator: t.Any) -> bool:
     """A real evaluation over an existing table: a run that may rewrite rows (not the first build)."""
-    return evaluator.runtime_stage == "evaluating" and evaluator.engine_adapter.table_exists(evaluator.this_model)
+    return evaluator.runtime_stage == "evaluating" and evaluator.engine_adapter.table_exists(
+        evaluator.this_model
+    )
 
 
 @macro()
@@ -200,7 +223,8 @@ def remembered_keys(evaluator: t.Any, topic: exp.Expression) -> exp.Expression:
     and `day`. Empty outside a real evaluation (yaml unit tests have no log)."""
     if evaluator.runtime_stage != "evaluating":
         return exp.maybe_parse(
-            "SELECT CAST(NULL AS BIGINT) AS key_value, CAST(NULL AS DATE) AS day WHERE FALSE", dialect="duckdb"
+            "SELECT CAST(NULL AS BIGINT) AS key_value, CAST(NULL AS DATE) AS day WHERE FALSE",
+            dialect="duckdb",
         )
     return exp.maybe_parse(
         f"SELECT key_value, day FROM {KEY_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
@@ -262,7 +286,8 @@ def remembered_groups(evaluator: t.Any, topic: exp.Expression) -> exp.Expression
             dialect="duckdb",
         )
     return exp.maybe_parse(
-        f"SELECT day, provider_id, clinic_id FROM {GROUP_CHANGES} WHERE topic = '{topic.name}'", dialect="duckdb"
+        f"SELECT day, provider_id, clinic_id FROM {GROUP_CHANGES} WHERE topic = '{topic.name}'",
+        dialect="duckdb",
     )
 
 
@@ -277,7 +302,8 @@ def in_touched_group(
         return exp.true()
     columns = (day, provider, clinic)
     on = " AND ".join(
-        f"t.{name} = {col.sql(dialect='duckdb')}" for name, col in zip(("date_day", "provider_id", "clinic_id"), columns)
+        f"t.{name} = {col.sql(dialect='duckdb')}"
+        for name, col in zip(("date_day", "provider_id", "clinic_id"), columns)
     )
     return exp.maybe_parse(f"EXISTS (SELECT 1 FROM touched AS t WHERE {on})", dialect="duckdb")
 

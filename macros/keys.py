@@ -198,7 +198,9 @@ def _from_and_joins(select: exp.Select) -> tuple[exp.Expression | None, list[exp
     source = select.args.get("from_") or select.args.get("from")
     node = source.this if isinstance(source, exp.From) else None
     joins = list(select.args.get("joins") or [])
-    while isinstance(node, exp.Subquery) and not node.alias and isinstance(node.this, exp.Table | exp.Subquery):
+    while (
+        isinstance(node, exp.Subquery) and not node.alias and isinstance(node.this, exp.Table | exp.Subquery)
+    ):
         joins = list(node.args.get("joins") or []) + joins
         node = node.this
     if isinstance(node, exp.Table):
@@ -238,7 +240,10 @@ def _select_unique(
         for condition in _conjuncts(join.args["on"]):
             if not isinstance(condition, exp.EQ):
                 continue
-            for side, other in ((condition.this, condition.expression), (condition.expression, condition.this)):
+            for side, other in (
+                (condition.this, condition.expression),
+                (condition.expression, condition.this),
+            ):
                 side, other = _unwrapped(side), _unwrapped(other)
                 if (
                     isinstance(side, exp.Column)
@@ -274,7 +279,9 @@ def _constant(projection: exp.Expression) -> tuple[bool, str] | None:
     return (value.is_string, value.name) if isinstance(value, exp.Literal) else None
 
 
-def _query_unique(evaluator: t.Any, query: exp.Expression, view: exp.Table, names: list[str], depth: int) -> bool:
+def _query_unique(
+    evaluator: t.Any, query: exp.Expression, view: exp.Table, names: list[str], depth: int
+) -> bool:
     """The key `names` is unique among the rows of a view's `query`: a SELECT (`_select_unique`), or a
     UNION ALL where one key column holds a different constant in each branch (`'patient'` /
     `'insurance'`), which splits the rows by branch, and the other key columns are unique within

@@ -11,6 +11,8 @@ import typing as t
 from sqlglot import exp
 from sqlmesh import macro
 
+from dental_etl.transform.pg_session import set_statements
+
 # autovacuum's default rule: analyze once this share of a table's rows was written since the last time
 STALE_SHARE = 0.1
 STALE_ROWS = 50
@@ -21,11 +23,12 @@ def _on_postgres(evaluator: t.Any) -> bool:
 
 
 @macro()
-def session_settings(evaluator: t.Any) -> exp.Expression | None:
-    """`SET jit = off` on PostgreSQL. JIT compiles every statement estimated to be expensive before
-    running it: 0.3-1.7 s of LLVM inlining and optimisation per statement here, more than it
-    saves on queries of a few seconds (merging 37,000 rows: 3.4 s with it, 2.5 s without)."""
-    return exp.maybe_parse("SET jit = off", dialect="postgres") if _on_postgres(evaluator) else None
+def session_settings(evaluator: t.Any) -> list[exp.Expression] | None:
+    """The session settings of src/dental_etl/transform/pg_session.py (no JIT, a warehouse's
+    work_mem) on PostgreSQL, for the model's own statements."""
+    if not _on_postgres(evaluator):
+        return None
+    return [exp.maybe_parse(sql, dialect="postgres") for sql in set_statements()]
 
 
 @macro()

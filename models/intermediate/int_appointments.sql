@@ -30,13 +30,24 @@ WITH changed AS (
     SELECT key_value FROM (@remembered_keys('appointment_patient')) AS k
   )
   UNION
+  /* one branch per input, each joined back by key and left out when its input did not change: an
+     OR of them was planned as a third of the table, and every join after it as a scan of whole
+     tables */
   SELECT a.appointment_id
-  FROM staging.stg_appointment AS a
-  WHERE a.appointment_type_id IN (SELECT appointment_type_id FROM staging.stg_appointmenttype WHERE @changed_since_last_run(_sync_run_id))
-    OR a.confirmed_def_id IN (SELECT definition_id FROM staging.stg_definition WHERE @changed_since_last_run(_sync_run_id))
-    /* a history row deleted from OpenDental (it keeps them: rare): which appointment it was is
-       gone with it, so every appointment */
-    OR @vanished_since_last_run('histappointment')
+  FROM staging.stg_appointmenttype AS t
+  JOIN staging.stg_appointment AS a
+    ON a.appointment_type_id = t.appointment_type_id
+  WHERE @input_changed(staging.stg_appointmenttype, _sync_run_id) AND @changed_since_last_run(t._sync_run_id)
+  UNION
+  SELECT a.appointment_id
+  FROM staging.stg_definition AS d
+  JOIN staging.stg_appointment AS a
+    ON a.confirmed_def_id = d.definition_id
+  WHERE @input_changed(staging.stg_definition, _sync_run_id) AND @changed_since_last_run(d._sync_run_id)
+  UNION
+  /* a history row deleted from OpenDental (it keeps them: rare): which appointment it was is
+     gone with it, so every appointment */
+  SELECT appointment_id FROM staging.stg_appointment WHERE @vanished_since_last_run('histappointment')
 ), changed_patients AS (
   SELECT DISTINCT patient_id
   FROM staging.stg_appointment

@@ -23,7 +23,23 @@ SELECT
 FROM staging.stg_commlog AS c
 LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = c.comm_type_def_id AND t.category_label = 'CommLogTypes'
-WHERE @changed_since_last_run(c._sync_run_id, t._sync_run_id);
+WHERE
+  @when_incremental(
+    /* the commlogs a newer sync run wrote, and those of a changed type: two branches joined back by
+       key, where an OR over the join was planned as a third of the table */
+    c.commlog_id IN (
+      SELECT commlog_id FROM staging.stg_commlog WHERE @changed_since_last_run(_sync_run_id)
+      UNION ALL
+      SELECT cl.commlog_id
+      FROM staging.stg_definition AS d
+      JOIN staging.stg_commlog AS cl
+        ON cl.comm_type_def_id = d.definition_id
+      WHERE
+        @input_changed(staging.stg_definition, _sync_run_id)
+        AND d.category_label = 'CommLogTypes'
+        AND @changed_since_last_run(d._sync_run_id)
+    )
+  );
 
 @delete_vanished(commlog_id, raw.commlog, _changed_run);
 

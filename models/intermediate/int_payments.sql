@@ -56,13 +56,19 @@ WITH changed AS (
     ON p.pay_type_def_id = pt.definition_id
   JOIN staging.stg_paysplit AS s
     ON s.payment_id = p.payment_id
-  WHERE pt.category_label = 'PaymentTypes' AND @changed_since_last_run(pt._sync_run_id)
+  WHERE
+    @input_changed(staging.stg_definition, _sync_run_id)
+    AND pt.category_label = 'PaymentTypes'
+    AND @changed_since_last_run(pt._sync_run_id)
   UNION
   SELECT s.split_id
   FROM staging.stg_definition AS ut
   JOIN staging.stg_paysplit AS s
     ON s.unearned_type_def_id = ut.definition_id
-  WHERE ut.category_label = 'PaySplitUnearnedType' AND @changed_since_last_run(ut._sync_run_id)
+  WHERE
+    @input_changed(staging.stg_definition, _sync_run_id)
+    AND ut.category_label = 'PaySplitUnearnedType'
+    AND @changed_since_last_run(ut._sync_run_id)
   UNION
   SELECT s.split_id
   FROM intermediate.int_families AS fam

@@ -70,7 +70,7 @@ WITH changed AS (
   FROM staging.stg_procedurecode AS c
   JOIN staging.stg_procedurelog AS p
     ON p.procedure_code_id = c.procedure_code_id
-  WHERE @changed_since_last_run(c._sync_run_id)
+  WHERE @input_changed(staging.stg_procedurecode, _sync_run_id) AND @changed_since_last_run(c._sync_run_id)
   UNION
   SELECT p.procedure_id
   FROM intermediate.int_families AS fam

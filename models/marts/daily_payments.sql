@@ -25,7 +25,10 @@ MODEL (
       ON cp.pay_type_def_id = t.definition_id
     JOIN intermediate.int_claimprocs AS c
       ON c.claim_payment_id = cp.claim_payment_id
-    WHERE t.category_label = 'InsurancePaymentType' AND @changed_since_last_run(t._sync_run_id)
+    WHERE
+      @input_changed(staging.stg_definition, _sync_run_id)
+      AND t.category_label = 'InsurancePaymentType'
+      AND @changed_since_last_run(t._sync_run_id)
     UNION
     SELECT day FROM (@remembered_groups('production')) AS g
   )

@@ -9,17 +9,21 @@ MODEL (
 WITH seen AS (
   SELECT DISTINCT
     p.patient_id,
-    EXTRACT(YEAR FROM p.proc_date) * 12 + EXTRACT(MONTH FROM p.proc_date) AS month_index
+    /* integers: PostgreSQL's EXTRACT gives numeric, which its hash aggregate spilled to disk in
+       hundreds of thousands of batches (seven minutes for half a million rows) */
+    CAST(EXTRACT(YEAR FROM p.proc_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM p.proc_date) AS INT) AS month_index
   FROM intermediate.int_procedures AS p
   JOIN marts.dim_patient AS d
     ON d.patient_id = p.patient_id AND d.pat_status <> 4
   WHERE p.is_complete AND NOT p.is_broken_appointment_charge AND p.proc_date IS NOT NULL
 ), months AS (
-  SELECT DISTINCT month_start, year * 12 + month AS month_index
+  SELECT DISTINCT month_start, CAST(year AS INT) * 12 + CAST(month AS INT) AS month_index
   FROM marts.dim_date
   WHERE is_past AND month_start >= (SELECT CAST(DATE_TRUNC('month', MIN(first_visit_date)) AS DATE) FROM marts.dim_patient)
 ), new_patients AS (
-  SELECT EXTRACT(YEAR FROM first_visit_date) * 12 + EXTRACT(MONTH FROM first_visit_date) AS month_index, COUNT(*) AS new_patients
+  SELECT
+    CAST(EXTRACT(YEAR FROM first_visit_date) AS INT) * 12 + CAST(EXTRACT(MONTH FROM first_visit_date) AS INT) AS month_index,
+    COUNT(*) AS new_patients
   FROM marts.dim_patient
   WHERE first_visit_date IS NOT NULL AND pat_status <> 4
   GROUP BY 1

@@ -11,7 +11,9 @@ import pytest
 from sqlglot import exp
 from sqlmesh import macro
 
-_spec = importlib.util.spec_from_file_location("dental_keys", Path(__file__).parents[2] / "macros" / "keys.py")
+_spec = importlib.util.spec_from_file_location(
+    "dental_keys", Path(__file__).parents[2] / "macros" / "keys.py"
+)
 assert _spec and _spec.loader
 keys = importlib.util.module_from_spec(_spec)
 # loading the file registers its macros in SQLMesh's process-wide registry, under a module SQLMesh
@@ -52,7 +54,9 @@ def evaluator() -> _Evaluator:
     conn.execute("CREATE UNIQUE INDEX lookup_key ON s.lookup (k)")
     conn.execute("CREATE TABLE s.lines (line BIGINT, k BIGINT)")
     conn.execute("CREATE UNIQUE INDEX lines_key ON s.lines (line)")
-    conn.execute("CREATE VIEW s.projection AS SELECT kind AS entry_type, k AS source_id, amount * 2 AS twice FROM s.t")
+    conn.execute(
+        "CREATE VIEW s.projection AS SELECT kind AS entry_type, k AS source_id, amount * 2 AS twice FROM s.t"
+    )
     conn.execute("CREATE VIEW s.of_view AS SELECT entry_type, source_id FROM s.projection")
     conn.execute("CREATE VIEW s.filtered AS SELECT kind, k FROM s.t WHERE amount > 0")
     conn.execute("CREATE VIEW s.joined AS SELECT t.kind, t.k FROM s.t JOIN s.other AS o ON o.k = t.k")
@@ -130,7 +134,9 @@ def test_postgresqls_view_text_with_nested_joins_and_casts_is_understood(evaluat
     query = exp.maybe_parse(text, dialect="postgres")
     assert keys._query_unique(evaluator, query, _table("v"), ["payer", "source_id"], 2)
     unkeyed = text.replace("cp.k = d.k", "cp.k = d.label")  # d joined on a column without a unique index
-    assert not keys._query_unique(evaluator, exp.maybe_parse(unkeyed, dialect="postgres"), _table("v"), ["payer", "source_id"], 2)
+    assert not keys._query_unique(
+        evaluator, exp.maybe_parse(unkeyed, dialect="postgres"), _table("v"), ["payer", "source_id"], 2
+    )
 
 
 def test_key_columns_are_read_from_names_tuples_and_one_parenthesised_column() -> None:

@@ -298,6 +298,7 @@ class TableSync:
                     session.keep_unchanged_run_ids(new, self.target, self.raw_key, self._compared())
                 if self.raw_key and session.primary_key_constraint:
                     session.add_primary_key(new, self.raw_key)
+                session.index_run_ids(new)
                 session.analyze(new)  # the statistics move with the table when it is renamed
                 with swap():
                     if exists and self.raw_key:
@@ -384,6 +385,7 @@ class TableSync:
                         made.append(doomed)
                         session.append(doomed, vanished.keys.cast(keys_schema))
                 with upsert():
+                    session.index_run_ids(self.target)  # a warehouse loaded before there was one
                     inserted, updated = session.upsert(
                         stage, self.target, self.raw_key, self.columns, self._compared(), staged
                     )

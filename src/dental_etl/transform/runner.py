@@ -34,6 +34,7 @@ from dental_etl.transform.changes import (
     oldest_unfinished_run,
     run_selection,
 )
+from dental_etl.transform.pg_session import libpq_options
 from dental_etl.transform.project_state import ProjectState, project_fingerprint, read_state, write_state
 
 if t.TYPE_CHECKING:
@@ -97,14 +98,31 @@ def _console() -> t.Any:
     return CollectingConsole()
 
 
+def _tuned_postgres_connection_class() -> type:
+    """SQLMesh's PostgreSQL connection, its sessions opened with the settings of `pg_session`: the
+    audits run on them too, where the models' pre-statements do not reach."""
+    from functools import partial
+
+    from sqlmesh.core.config.connection import PostgresConnectionConfig
+
+    class TunedPostgresConnection(PostgresConnectionConfig):
+        @property
+        def _connection_factory(self) -> t.Callable:
+            from psycopg2 import connect
+
+            return partial(connect, options=libpq_options())
+
+    return TunedPostgresConnection
+
+
 def _connection(settings: Settings) -> t.Any:
-    from sqlmesh.core.config.connection import DuckDBConnectionConfig, PostgresConnectionConfig
+    from sqlmesh.core.config.connection import DuckDBConnectionConfig
 
     wh = settings.warehouse
     if isinstance(wh, DuckDBWarehouse):
         return DuckDBConnectionConfig(database=wh.database, register_comments=False, concurrent_tasks=4)
     assert isinstance(wh, PostgresWarehouse)
-    return PostgresConnectionConfig(
+    return _tuned_postgres_connection_class()(
         host=wh.host,
         port=wh.port,
         user=wh.user,

@@ -339,3 +339,37 @@ def test_a_wrong_table_config_entry_fails_that_table_with_its_name(
     edited = _by(run, "edited")
     assert edited.status is Status.FAILED and "NoSuchColumn" in (edited.error or "")
     assert _by(run, "intact").status is Status.OK
+
+
+def test_postgres_raw_tables_index_their_run_ids_through_reloads_and_older_warehouses(
+    source: MySQLSource, pg_database: object, tmp_path: Path
+) -> None:
+    """The staging models find a run's rows by a BRIN index on `_sync_run_id` (PostgreSQL): made
+    by a full load, kept under the table's name through a reload, and added to a table an older
+    loader wrote when an incremental sync first writes to it."""
+    mysql_execute(
+        source,
+        STAMPED.format(name="indexed"),
+        "INSERT INTO indexed (Amount, ProcDate) VALUES (1, '2024-01-01')",
+    )
+    settings = make_settings(tmp_path, source, pg_database(), lag_seconds=0)  # type: ignore[operator]
+    indexes = (
+        "SELECT indexname, indexdef LIKE '%USING brin (_sync_run_id)%' FROM pg_indexes"
+        " WHERE schemaname = 'raw' AND tablename = 'indexed' ORDER BY 1"
+    )
+    run_sync(settings)
+    assert warehouse_query(settings, indexes) == [("indexed_pkey", False), ("indexed_run", True)]
+    assert _by(run_sync(settings, full=True), "indexed").status is Status.OK
+    assert warehouse_query(settings, indexes) == [("indexed_pkey", False), ("indexed_run", True)]
+
+    from dental_etl.sync.written import open_writer
+
+    with open_writer(settings.warehouse, settings.sync) as writer:
+        session = writer.session()
+        session.execute("DROP INDEX raw.indexed_run")  # as an older loader left it
+        session.close()
+    time.sleep(1)
+    mysql_execute(source, "INSERT INTO indexed (Amount, ProcDate) VALUES (2, '2024-01-02')")
+    result = _by(run_sync(settings), "indexed")
+    assert (result.mode, result.inserted) == (Mode.INCREMENTAL, 1)
+    assert warehouse_query(settings, indexes) == [("indexed_pkey", False), ("indexed_run", True)]

@@ -201,6 +201,10 @@ class Session(ABC):
     def add_primary_key(self, ref: TableRef, key: Sequence[str]) -> None:  # noqa: B027 (optional hook)
         """Index the key after a bulk load (faster than maintaining it row by row)."""
 
+    def index_run_ids(self, ref: TableRef) -> None:  # noqa: B027 (optional hook)
+        """Index `_sync_run_id`, when missing, so the models read the rows a run wrote without
+        reading the whole table (PostgreSQL; DuckDB skips row groups by their min/max)."""
+
     def row_count(self, ref: TableRef) -> int:
         return int(self.query(f"SELECT count(*) FROM {ref.sql}")[0][0])
 

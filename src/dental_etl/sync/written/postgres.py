@@ -17,11 +17,13 @@ import psycopg
 import pyarrow as pa
 
 from dental_etl.errors import WarehouseUnreachable
+from dental_etl.raw_schema import SYNC_RUN_ID
 from dental_etl.settings import PostgresWarehouse
 from dental_etl.sync.written.adbc_bulk import AdbcBulk, SharedDatabase
 from dental_etl.sync.written.base import Session, TableRef, Writer, quote
 
 _LOCK_KEY = 0x64656E74616C  # "dental": one sync at a time per PostgreSQL database
+_RUN_INDEX = "_run"  # suffix of a raw table's index on _sync_run_id
 
 
 def translate(exc: Exception, target: PostgresWarehouse) -> WarehouseUnreachable:
@@ -174,6 +176,16 @@ class PostgresSession(Session):
         keys = ", ".join(quote(k) for k in key)
         self.execute(f"ALTER TABLE {ref.sql} ADD CONSTRAINT {quote(ref.name + '_pkey')} PRIMARY KEY ({keys})")
 
+    def index_run_ids(self, ref: TableRef) -> None:
+        """A BRIN index on `_sync_run_id`: the staging models merge the rows written after the run
+        they last saw (`_sync_run_id > N`), and without an index that read the whole heap on every
+        run (securitylog, 1 GB at 18M source rows: 5 s to merge a day's rows). BRIN keeps each
+        range of pages' lowest and highest run id: rows a run writes go to the end of the heap,
+        so it points at them, costs a single pass to build (a B-tree over the column took 1.6 s
+        for securitylog alone) and next to nothing to keep up."""
+        name = quote(ref.name + _RUN_INDEX)
+        self.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {ref.sql} USING brin ({quote(SYNC_RUN_ID)})")
+
     def analyze(self, table: TableRef) -> None:
         """ANALYZE: a table COPY just filled has no statistics until autovacuum gets to it (never,
         where it is off), and without them the models' first merges from it plan for a third of
@@ -182,9 +194,10 @@ class PostgresSession(Session):
         self.execute(f"ANALYZE {table.sql}")
 
     def after_rename(self, new: TableRef, target: TableRef) -> None:
-        old_index = TableRef(new.schema, new.name + "_pkey")
-        if self.query("SELECT to_regclass(%s)", (old_index.sql,))[0][0] is not None:
-            self.execute(f"ALTER INDEX {old_index.sql} RENAME TO {quote(target.name + '_pkey')}")
+        for suffix in ("_pkey", _RUN_INDEX):
+            old_index = TableRef(new.schema, new.name + suffix)
+            if self.query("SELECT to_regclass(%s)", (old_index.sql,))[0][0] is not None:
+                self.execute(f"ALTER INDEX {old_index.sql} RENAME TO {quote(target.name + suffix)}")
 
 
 class PostgresWriter(Writer):
