@@ -61,9 +61,8 @@ def input_changed(evaluator: t.Any, model: exp.Expression, run: exp.Expression) 
     if done is None:
         return exp.true()
     table = evaluator.resolve_table(exp.to_table(model.sql(dialect="duckdb"), dialect="duckdb"))
-    row = evaluator.engine_adapter.fetchone(
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {run.sql(dialect='duckdb')} > {done} LIMIT 1) AS newer"
-    )
+    newer = f"SELECT 1 FROM {table} WHERE {run.sql(dialect='duckdb')} > {done} LIMIT 1"
+    row = evaluator.engine_adapter.fetchone(f"SELECT COUNT(*) FROM ({newer}) AS newer")
     return exp.true() if row and row[0] else exp.false()
 
 
