@@ -38,7 +38,30 @@ LEFT JOIN staging.stg_definition AS t
   ON t.definition_id = a.adj_type_def_id AND t.category_label = 'AdjTypes'
 LEFT JOIN intermediate.int_families AS fam
   ON fam.patient_id = a.patient_id
-WHERE @changed_since_last_run(a._sync_run_id, t._sync_run_id, fam._changed_run);
+WHERE
+  @when_incremental(
+    /* the adjustments a newer sync run wrote, those of a changed type and those of a patient whose
+       family changed: one branch per input joined back by key, where an OR over the joined inputs
+       was planned as a third of the table */
+    a.adjustment_id IN (
+      SELECT adjustment_id FROM staging.stg_adjustment WHERE @changed_since_last_run(_sync_run_id)
+      UNION ALL
+      SELECT aa.adjustment_id
+      FROM staging.stg_definition AS d
+      JOIN staging.stg_adjustment AS aa
+        ON aa.adj_type_def_id = d.definition_id
+      WHERE
+        @input_changed(staging.stg_definition, _sync_run_id)
+        AND d.category_label = 'AdjTypes'
+        AND @changed_since_last_run(d._sync_run_id)
+      UNION ALL
+      SELECT aa.adjustment_id
+      FROM intermediate.int_families AS f
+      JOIN staging.stg_adjustment AS aa
+        ON aa.patient_id = f.patient_id
+      WHERE @changed_since_last_run(f._changed_run)
+    )
+  );
 
 @delete_vanished(adjustment_id, raw.adjustment, _changed_run);
 

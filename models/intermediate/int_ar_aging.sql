@@ -31,54 +31,82 @@ WITH run_date AS (
   /* the families to age in this run, and the first as-of date each is aged from */
   SELECT guarantor_id, from_date
   FROM @aging_scope() AS scope
+), opening AS (
+  /* what each family's entries before its from_date add up to (entries fall on as-of dates, so
+     none lies between from_date and the first one aged): its running totals start from there,
+     not from its first entry, so a run that only moves the date on adds up each family's entries
+     once instead of carrying them over every month end of its history. One pass summing the
+     ledger: only the entries an as-of date from from_date on reads are kept row by row (entries,
+     below). None on the first build (every family from the start): the families are filtered
+     first, so the ledger is not read for it. */
+  SELECT
+    l.guarantor_id,
+    SUM(l.charge_amount) AS charges,
+    SUM(l.credit_amount) AS credits
+  FROM intermediate.int_ledger AS l
+  JOIN (SELECT guarantor_id, from_date FROM families WHERE from_date > DATE '0001-01-01') AS fam
+    ON fam.guarantor_id = l.guarantor_id
+  CROSS JOIN run_date AS r
+  WHERE l.entry_date <= r.today AND LEAST(LAST_DAY(l.entry_date), r.today) < fam.from_date
+  GROUP BY 1
 ), entries AS (
-  SELECT l.guarantor_id, l.entry_date, l.charge_amount, l.credit_amount
+  /* the entries the as-of dates from each family's from_date on read: those dated up to 90 days
+     before it (the buckets look back 90 days) and after */
+  SELECT
+    l.guarantor_id,
+    l.entry_date,
+    LEAST(LAST_DAY(l.entry_date), r.today) AS as_of_date, -- the first as-of date on or after it
+    l.charge_amount,
+    l.credit_amount
   FROM intermediate.int_ledger AS l
   JOIN families AS fam
     ON fam.guarantor_id = l.guarantor_id
   CROSS JOIN run_date AS r
-  WHERE l.entry_date <= r.today
+  WHERE l.entry_date <= r.today AND l.entry_date + 91 > fam.from_date
+), per_period AS (
+  /* each entry from the family's from_date on, by the as-of date it belongs to */
+  SELECT
+    e.guarantor_id,
+    e.as_of_date,
+    SUM(e.charge_amount) AS charges,
+    SUM(e.credit_amount) AS credits
+  FROM entries AS e
+  JOIN families AS fam
+    ON fam.guarantor_id = e.guarantor_id
+  WHERE e.as_of_date >= fam.from_date
+  GROUP BY 1, 2
+), starts AS (
+  /* the first as-of date each family is aged as of: its from_date when entries came before it,
+     else its first entry's */
+  SELECT
+    fam.guarantor_id,
+    CASE WHEN o.guarantor_id IS NULL THEN f.first_as_of ELSE fam.from_date END AS first_as_of
+  FROM families AS fam
+  LEFT JOIN opening AS o
+    ON o.guarantor_id = fam.guarantor_id
+  LEFT JOIN (SELECT guarantor_id, MIN(as_of_date) AS first_as_of FROM per_period GROUP BY 1) AS f
+    ON f.guarantor_id = fam.guarantor_id
+  WHERE o.guarantor_id IS NOT NULL OR f.guarantor_id IS NOT NULL
 ), as_of_dates AS (
-  /* month ends before the run date, from the month of the first entry of the families aged (a
-     family's rows start at its own first entry), plus the run date itself */
+  /* month ends before the run date, from the month of the earliest first as-of date (a family's
+     rows start at its own), plus the run date itself */
   SELECT CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 AS as_of_date
   FROM (
-    SELECT MIN(e.entry_date) AS first_day FROM entries AS e
+    SELECT MIN(first_as_of) AS first_day FROM starts
   ) AS f
   CROSS JOIN month_numbers AS m
   CROSS JOIN run_date AS r
   WHERE CAST(CAST(DATE_TRUNC('month', f.first_day) AS DATE) + (m.n + 1) * INTERVAL '1 month' AS DATE) - 1 < r.today
   UNION ALL
   SELECT today FROM run_date
-), per_period AS (
-  /* each entry belongs to the first as-of date on or after it */
-  SELECT
-    e.guarantor_id,
-    LEAST(LAST_DAY(e.entry_date), r.today) AS as_of_date,
-    SUM(e.charge_amount) AS charges,
-    SUM(e.credit_amount) AS credits
-  FROM entries AS e
-  CROSS JOIN run_date AS r
-  GROUP BY 1, 2
 ), grid AS (
-  /* the as-of dates each family is aged as of in this run: from its first entry's, and from its from_date */
-  SELECT f.guarantor_id, a.as_of_date
-  FROM (SELECT guarantor_id, MIN(as_of_date) AS first_as_of FROM per_period GROUP BY 1) AS f
+  /* the as-of dates each family is aged as of in this run */
+  SELECT s.guarantor_id, a.as_of_date
+  FROM starts AS s
   JOIN families AS fam
-    ON fam.guarantor_id = f.guarantor_id
+    ON fam.guarantor_id = s.guarantor_id
   JOIN as_of_dates AS a
-    ON a.as_of_date >= f.first_as_of AND a.as_of_date >= fam.from_date
-), opening AS (
-  /* what the family's entries before its from_date add up to (entries fall on as-of dates, so
-     none lies between from_date and the first one aged): its running totals start from there,
-     not from its first entry, so a run that only moves the date on adds up each family's entries
-     once instead of carrying them over every month end of its history */
-  SELECT p.guarantor_id, SUM(p.charges) AS charges, SUM(p.credits) AS credits
-  FROM per_period AS p
-  JOIN families AS fam
-    ON fam.guarantor_id = p.guarantor_id
-  WHERE p.as_of_date < fam.from_date
-  GROUP BY 1
+    ON a.as_of_date >= s.first_as_of AND a.as_of_date >= fam.from_date
 ), running AS (
   SELECT
     g.guarantor_id,

@@ -132,3 +132,5 @@ WHERE @synced_since_last_run(r._sync_run_id);
 @key_index(claim_procedure_id);
 
 @run_index(_sync_run_id);
+
+@lookup_index(patient_id);

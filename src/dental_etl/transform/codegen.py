@@ -49,6 +49,12 @@ FULL_REFRESH_TABLES = frozenset(
     }
 )
 
+# Staging tables an intermediate model reads by patient when a family changes (a patient moved
+# to another guarantor: int_procedures, int_payments, int_claimprocs, int_adjustments recompute
+# that patient's rows): on PostgreSQL an index on patient_id, where the join scanned the whole
+# table (stg_procedurelog: 2.9 s for 5,580 rows).
+PATIENT_LOOKUP_TABLES = frozenset({"adjustment", "claimproc", "paysplit", "procedurelog"})
+
 # Secrets and identifiers no analysis needs.
 _SECRET_COLUMNS = frozenset(
     {"SSN", "SecurityHash", "Password", "MobileWebPin", "EClipboardClinicalPin", "RawBase64", "Thumbnail"}
@@ -226,6 +232,8 @@ def staging_model(table: Table) -> str:
     if incremental:
         # on PostgreSQL an index on the run column the next merge starts from
         lines += ["", f"@run_index({SYNC_RUN_ID});"]
+    if table.name in PATIENT_LOOKUP_TABLES:
+        lines += ["", "@lookup_index(patient_id);"]
     return "\n".join(lines) + "\n"
 
 
