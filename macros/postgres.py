@@ -1,8 +1,9 @@
 """PostgreSQL session settings and statistics for the models; both are no-ops on DuckDB, which
 compiles nothing ahead and keeps its statistics as it writes.
 
-Every model runs `@session_settings()` before and `@analyze_when_stale()` after itself
-(config.yaml, `model_defaults`)."""
+On the postgres gateway every model runs `@session_settings()` before and `@analyze_when_stale()`
+after itself (config.yaml, that gateway's `model_defaults`). DuckDB models do not carry them: SQLMesh
+renders each statement of a model on every evaluation, a no-op there but not a free one."""
 
 from __future__ import annotations
 

@@ -172,7 +172,10 @@ ORACLE_COLUMNS = {
         *("Bal_0_30", "Bal_31_60", "Bal_61_90", "BalOver90", "BalTotal"),
     ],
     "histappointment": ["AptNum", "HistApptAction", "AptStatus", "HistDateTStamp"],
-    "appointment": ["AptNum", "AptStatus", "AptDateTime"],
+    "appointment": [
+        *("AptNum", "AptStatus", "AptDateTime"),
+        *("PatNum", "ClinicNum", "IsHygiene", "SecDateTEntry"),
+    ],
     "schedule": ["SchedDate", "SchedType", "ProvNum", "StartTime", "StopTime"],
 }
 
@@ -316,7 +319,32 @@ def oracle(source: MySQLSource) -> dict[str, pl.DataFrame]:
             per_hour=pl.when(pl.col("hours") > 0).then(pl.col("gross") / pl.col("hours")).otherwise(0.0),
         )
     )
+    # hygiene re-appointment by brute force: every completed hygiene visit against every hygiene
+    # appointment of the same patient (Scheduled, Complete, Unscheduled list, Broken) on a later day
+    hygiene = t["appointment"].filter(
+        (pl.col("IsHygiene") != 0) & pl.col("AptDateTime").is_not_null()
+    ).with_columns(day=pl.col("AptDateTime").cast(pl.Date))
+    hygiene_visits = hygiene.filter((pl.col("AptStatus") == 2) & (pl.col("day") <= TODAY))
+    later = hygiene.filter(pl.col("AptStatus").is_in([1, 2, 3, 5])).select(
+        "PatNum", later_day="day", booked=pl.col("SecDateTEntry").cast(pl.Date)
+    )
+    reappointed = (
+        hygiene_visits.join(later, on="PatNum")
+        .filter((pl.col("later_day") > pl.col("day")) & (pl.col("booked") <= pl.col("day")))
+        .select("AptNum")
+        .unique()
+    )
+    reappointment = (
+        hygiene_visits.with_columns(
+            reappointed=pl.col("AptNum").is_in(reappointed["AptNum"].implode()),
+            month=pl.col("day").dt.truncate("1mo"),
+        )
+        .group_by("month", "ClinicNum")
+        .agg(visits=pl.len(), reappointed=pl.col("reappointed").sum())
+        .select(key=pl.format("{} {}", "month", "ClinicNum"), visits="visits", reappointed="reappointed")
+    )
     return {
+        "reappointment": reappointment,
         "monthly": monthly,
         "new_patients": new_patients,
         "retention": retention,
@@ -411,6 +439,22 @@ def test_new_patients_and_broken_appointments_equal_the_source(
     )
     assert oracle["broken"]["broken"].sum() > 10
     assert_same(oracle["broken"], broken.with_columns(pl.col("month").cast(pl.Date)), "month", ["broken"])
+
+
+def test_hygiene_reappointment_equals_the_source(
+    warehouse: DuckDBWarehouse | PostgresWarehouse, oracle: dict[str, pl.DataFrame]
+) -> None:
+    mart = read(
+        warehouse,
+        "SELECT month_start, clinic_id, hygiene_visits, reappointed_visits FROM marts.hygiene_reappointment",
+    ).select(
+        key=pl.format("{} {}", pl.col("month_start").cast(pl.Date), "clinic_id"),
+        visits="hygiene_visits",
+        reappointed="reappointed_visits",
+    )
+    expected = oracle["reappointment"]
+    assert expected["reappointed"].sum() > 10 and expected["reappointed"].sum() < expected["visits"].sum()
+    assert_same(expected, mart, "key", ["visits", "reappointed"])
 
 
 def test_provider_production_and_scheduled_hours_equal_the_source(

@@ -8,8 +8,9 @@ hundred thousand rows spill to disk with it (patient_retention's visit months on
 minutes in 444,220 batches).
 
 `dental transform` opens SQLMesh's connections with them (libpq `options`), so audits get them
-too; the models also set them themselves (`@session_settings()`, config.yaml's pre_statements),
-for `sqlmesh plan` / `sqlmesh run` started by hand.
+too; on the postgres gateway the models also set them themselves (`@session_settings()`, a
+pre-statement of that gateway's `model_defaults` in config.yaml), for `sqlmesh plan` / `sqlmesh run`
+started by hand.
 """
 
 from __future__ import annotations
