@@ -124,6 +124,23 @@ def aging_scope(evaluator: t.Any) -> exp.Expression:
 
 
 @macro()
+def aging_kept(evaluator: t.Any) -> exp.Expression:
+    """The aging rows the table holds (`guarantor_id`, `as_of_date` and the totals to that date),
+    for the run to start a family's running totals from its newest row before the family's
+    from_date (those rows stay: nothing dated on or before them changed). None on the first build
+    and in yaml unit tests, where every family is aged from its first entry."""
+    columns = "guarantor_id, as_of_date, charges_to_date, credits_to_date"
+    if _evaluating(evaluator):
+        return exp.maybe_parse(f"(SELECT {columns} FROM {evaluator.this_model})", dialect="duckdb")
+    return exp.maybe_parse(
+        "(SELECT CAST(NULL AS BIGINT) AS guarantor_id,"
+        " CAST(NULL AS DATE) AS as_of_date, CAST(NULL AS DOUBLE) AS charges_to_date,"
+        " CAST(NULL AS DOUBLE) AS credits_to_date WHERE FALSE)",
+        dialect="duckdb",
+    )
+
+
+@macro()
 def aging_clear(evaluator: t.Any) -> exp.Expression | None:
     """Pre-statement of `int_ar_aging`, after `@aging_evidence`: delete the rows the run ages again,
     those of a family in scope as of its from_date or later (the run inserts the ones not zero). The

@@ -31,23 +31,50 @@ WITH run_date AS (
   /* the families to age in this run, and the first as-of date each is aged from */
   SELECT guarantor_id, from_date
   FROM @aging_scope() AS scope
+), kept AS (
+  /* each family's newest aging row before its from_date: the run keeps it (nothing dated on or
+     before it changed), and its totals hold every entry to its date. PostgreSQL finds it from the
+     index on (guarantor_id, as_of_date). None on the first build (every family from the start). */
+  SELECT a.guarantor_id, a.as_of_date AS kept_date, a.charges_to_date, a.credits_to_date
+  FROM (
+    SELECT
+      fam.guarantor_id,
+      (
+        SELECT MAX(k.as_of_date)
+        FROM @aging_kept() AS k
+        WHERE k.guarantor_id = fam.guarantor_id AND k.as_of_date < fam.from_date
+      ) AS kept_date
+    FROM families AS fam
+    WHERE fam.from_date > DATE '0001-01-01'
+  ) AS f
+  JOIN @aging_kept() AS a
+    ON a.guarantor_id = f.guarantor_id AND a.as_of_date = f.kept_date
 ), opening AS (
   /* what each family's entries before its from_date add up to (entries fall on as-of dates, so
      none lies between from_date and the first one aged): its running totals start from there,
-     not from its first entry, so a run that only moves the date on adds up each family's entries
-     once instead of carrying them over every month end of its history. One pass summing the
-     ledger: only the entries an as-of date from from_date on reads are kept row by row (entries,
-     below). None on the first build (every family from the start): the families are filtered
-     first, so the ledger is not read for it. */
-  SELECT
-    l.guarantor_id,
-    SUM(l.charge_amount) AS charges,
-    SUM(l.credit_amount) AS credits
-  FROM intermediate.int_ledger AS l
-  JOIN (SELECT guarantor_id, from_date FROM families WHERE from_date > DATE '0001-01-01') AS fam
-    ON fam.guarantor_id = l.guarantor_id
-  CROSS JOIN run_date AS r
-  WHERE l.entry_date <= r.today AND LEAST(LAST_DAY(l.entry_date), r.today) < fam.from_date
+     not from its first entry. The family's kept row (above) plus its entries after that row's
+     date: a few rows a family instead of its whole history before from_date. None on the first
+     build (every family from the start). */
+  SELECT guarantor_id, SUM(charges) AS charges, SUM(credits) AS credits
+  FROM (
+    SELECT guarantor_id, charges_to_date AS charges, credits_to_date AS credits
+    FROM kept
+    UNION ALL
+    SELECT l.guarantor_id, l.charge_amount, l.credit_amount
+    FROM (
+      SELECT fam.guarantor_id, fam.from_date, COALESCE(k.kept_date, DATE '0001-01-01') AS after_date
+      FROM families AS fam
+      LEFT JOIN kept AS k
+        ON k.guarantor_id = fam.guarantor_id
+      WHERE fam.from_date > DATE '0001-01-01'
+    ) AS s
+    JOIN intermediate.int_ledger AS l
+      /* entry_date < from_date follows from the as-of date's test below; said for the index
+         (guarantor_id, entry_date), as is the kept row's date */
+      ON l.guarantor_id = s.guarantor_id AND l.entry_date > s.after_date AND l.entry_date < s.from_date
+    CROSS JOIN run_date AS r
+    WHERE l.entry_date <= r.today AND LEAST(LAST_DAY(l.entry_date), r.today) < s.from_date
+  ) AS o
   GROUP BY 1
 ), entries AS (
   /* the entries the as-of dates from each family's from_date on read: those dated up to 90 days
@@ -62,7 +89,7 @@ WITH run_date AS (
   JOIN families AS fam
     ON fam.guarantor_id = l.guarantor_id
   CROSS JOIN run_date AS r
-  WHERE l.entry_date <= r.today AND l.entry_date + 91 > fam.from_date
+  WHERE l.entry_date <= r.today AND l.entry_date > fam.from_date - 91
 ), per_period AS (
   /* each entry from the family's from_date on, by the as-of date it belongs to */
   SELECT
@@ -208,3 +235,6 @@ WHERE
 ;
 
 @key_index(aging_id);
+
+/* a family's newest row before a date, read by the next run (kept, above) */
+@lookup_index(guarantor_id, as_of_date);

@@ -92,3 +92,6 @@ WHERE @changed_since_last_run(_changed_run);
 @key_index(entry_id);
 
 @run_index(_changed_run);
+
+/* int_ar_aging reads a family's entries from a date on by it */
+@lookup_index(guarantor_id, entry_date);
