@@ -33,29 +33,29 @@ WITH seen AS (
     month_index,
     LEAD(month_index) OVER (PARTITION BY patient_id ORDER BY month_index) AS next_index
   FROM seen
-), spans AS (
-  /* the months a visit keeps its patient in a `width`-month window, until the patient's next visit
-     takes over: one patient's spans never overlap, so a window's count in a month is the number
-     of spans that cover it (a running sum of starts and ends, not a join of every month with
-     every visit of the last two years: 9 million rows at 18 million source rows) */
-  SELECT
-    w.width,
-    v.month_index AS first_index,
-    COALESCE(LEAST(v.month_index + w.width, v.next_index), v.month_index + w.width) - 1 AS last_index
-  FROM visits AS v
-  CROSS JOIN (VALUES (12), (18), (24)) AS w(width)
-), changes AS (
-  SELECT width, month_index, SUM(delta) AS delta
-  FROM (
-    SELECT width, first_index AS month_index, 1 AS delta FROM spans
-    UNION ALL
-    SELECT width, last_index + 1, -1 FROM spans
-  ) AS edges
-  GROUP BY 1, 2
 ), active AS (
   SELECT month_index, COUNT(*) AS active_patients
   FROM seen
   GROUP BY 1
+), ends AS (
+  /* a visit keeps its patient in a `width`-month window from its month until the patient's next
+     visit takes over: one patient's spans never overlap, so a window's count in a month is the
+     number of spans that cover it, a running sum of starts and ends (not a join of every month
+     with every visit of the last two years: 9 million rows at 18 million source rows). Every
+     window's spans start at the visits (`active`); here, the month after each one ends. */
+  SELECT
+    w.width,
+    COALESCE(LEAST(v.month_index + w.width, v.next_index), v.month_index + w.width) AS month_index,
+    COUNT(*) AS ended
+  FROM visits AS v
+  CROSS JOIN (VALUES (12), (18), (24)) AS w(width)
+  GROUP BY 1, 2
+), changes AS (
+  SELECT w.width, a.month_index, a.active_patients AS delta
+  FROM active AS a
+  CROSS JOIN (VALUES (12), (18), (24)) AS w(width)
+  UNION ALL
+  SELECT width, month_index, -ended FROM ends
 ), windows AS (
   SELECT
     m.month_index,
