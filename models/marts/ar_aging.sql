@@ -1,13 +1,13 @@
 MODEL (
   name marts.ar_aging,
-  kind FULL,
+  kind VIEW,
   grain (guarantor_id, as_of_date),
   audits (
     unique_combination_of_columns(columns := (guarantor_id, as_of_date)),
     not_null(columns := (guarantor_id, as_of_date)),
     aging_buckets_sum_to_balance()
   ),
-  description 'Aging of A/R by family as of every month end and the run date (OpenDental''s Aging of A/R with default options: per family, credits applied to the oldest charges first, insurance estimates shown apart). Filter on the guarantor''s status to exclude inactive or archived families; on bal_total > 0 to hide credit balances. For another date, sum fact_ledger.'
+  description 'Aging of A/R by family as of every month end and the run date (OpenDental''s Aging of A/R with default options: per family, credits applied to the oldest charges first, insurance estimates shown apart). Filter on the guarantor''s status to exclude inactive or archived families; on bal_total > 0 to hide credit balances. For another date, sum fact_ledger. A view: int_ar_aging holds the rows, so runs never rebuild it.'
 );
 
 SELECT

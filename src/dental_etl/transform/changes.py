@@ -152,15 +152,35 @@ def date_dependent_models(ctx: t.Any) -> list[str]:
     )
 
 
-def run_selection(tables_changed: t.Iterable[str], date_dependent: t.Iterable[str]) -> list[str]:
+def run_selection(
+    tables_changed: t.Iterable[str], date_dependent: t.Iterable[str], views: t.Iterable[str] = ()
+) -> list[str]:
     """Selection expressions for `Context.run(select_models=..., no_auto_upstream=True)`: the
     changed raw tables (their audits), their staging models and everything downstream, and the
-    date-dependent models with their downstream."""
+    date-dependent models with their downstream; without the `views`, which read their models'
+    current rows whenever they are queried (evaluating one re-renders it, reruns its audits and
+    records an interval, and changes nothing). A date-dependent view stays: its query holds the
+    run date."""
     selection = []
     for name in sorted(tables_changed):
         selection += [f"{RAW_SCHEMA}.{name}", f"staging.stg_{name}+"]
-    selection += [f"{name}+" for name in sorted(date_dependent)]
-    return selection
+    dated = sorted(date_dependent)
+    selection += [f"{name}+" for name in dated]
+    skipped = sorted(set(views) - set(dated))
+    if not selection or not skipped:
+        return selection
+    return [f"({' | '.join(selection)}) & ^({' | '.join(skipped)})"]
+
+
+def view_models(environment: t.Any) -> list[str]:
+    """The names of the VIEW models in a SQLMesh environment (from its state, no project load)."""
+    from sqlmesh.core.model.kind import ModelKindName
+
+    return sorted(
+        ".".join(part.strip('"') for part in s.name.split(".")[-2:])
+        for s in environment.snapshots
+        if s.kind_name == ModelKindName.VIEW
+    )
 
 
 def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:

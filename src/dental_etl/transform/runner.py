@@ -33,6 +33,7 @@ from dental_etl.transform.changes import (
     loader_progress,
     oldest_unfinished_run,
     run_selection,
+    view_models,
 )
 from dental_etl.transform.pg_session import libpq_options
 from dental_etl.transform.project_state import ProjectState, project_fingerprint, read_state, write_state
@@ -301,7 +302,7 @@ def run_transform(
                 since = known.synced_through if touched is not None else None
                 tables_changed = sorted(changed_tables(ctx, touched, since))
                 dated = known.date_dependent_models if known.run_date != run_date else []
-                selection = run_selection(tables_changed, dated)
+                selection = run_selection(tables_changed, dated, view_models(environment))
                 if selection:
                     status = ctx.run(
                         ignore_cron=True,
