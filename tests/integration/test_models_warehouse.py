@@ -63,6 +63,20 @@ def read(warehouse: DuckDBWarehouse | PostgresWarehouse, sql: str) -> pl.DataFra
     return pl.from_arrow(pa.table(columns, names=table.column_names))  # type: ignore[return-value]
 
 
+def _execute(warehouse: DuckDBWarehouse | PostgresWarehouse, sql: str) -> None:
+    """One statement on either warehouse, committed."""
+    if isinstance(warehouse, DuckDBWarehouse):
+        import duckdb
+
+        with duckdb.connect(warehouse.database) as conn:
+            conn.execute(sql)
+        return
+    import psycopg
+
+    with psycopg.connect(warehouse.url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
 def build(
     source: MySQLSource, warehouse: DuckDBWarehouse | PostgresWarehouse, when: dt.datetime = RUN_AT
 ) -> None:
@@ -790,3 +804,15 @@ def test_key_audits_catch_a_duplicate_and_the_warehouse_enforces_keys_with_an_in
         with duckdb.connect(warehouse.database) as conn:
             conn.execute(raw_duplicate)
         assert not _audits_pass(warehouse, "raw.paysplit")
+
+    # a status code outside OpenDental's enum stops the run when the loader writes it; rows the
+    # last transform already checked are not read again
+    assert _audits_pass(warehouse, "raw.procedurelog")
+    checked = read(warehouse, "SELECT MAX(synced_through) AS run FROM _dental.transform_state")["run"][0]
+    for run, passes in ((checked, True), (1000000001, False)):
+        _execute(
+            warehouse,
+            f"UPDATE raw.procedurelog SET procstatus = 42, _sync_run_id = {run}"
+            " WHERE procnum = (SELECT MIN(procnum) FROM raw.procedurelog)",
+        )
+        assert _audits_pass(warehouse, "raw.procedurelog") is passes

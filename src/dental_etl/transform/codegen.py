@@ -256,7 +256,7 @@ def external_models_yaml(schema: Schema) -> str:
             col = table.column(name)
             numeric = _is_numeric_code(col)
             values = ", ".join(_literal(k, numeric) for k in _codes(col, table))
-            out.append("    - name: accepted_values")
+            out.append("    - name: raw_accepted_values")
             out.append(f"      column: {raw_column_name(name)}")
             out.append(f"      is_in: {_yaml_str('(' + values + ')')}")
         out.append("  columns:")
