@@ -335,9 +335,11 @@ def oracle(source: MySQLSource) -> dict[str, pl.DataFrame]:
     )
     # hygiene re-appointment by brute force: every completed hygiene visit against every hygiene
     # appointment of the same patient (Scheduled, Complete, Unscheduled list, Broken) on a later day
-    hygiene = t["appointment"].filter(
-        (pl.col("IsHygiene") != 0) & pl.col("AptDateTime").is_not_null()
-    ).with_columns(day=pl.col("AptDateTime").cast(pl.Date))
+    hygiene = (
+        t["appointment"]
+        .filter((pl.col("IsHygiene") != 0) & pl.col("AptDateTime").is_not_null())
+        .with_columns(day=pl.col("AptDateTime").cast(pl.Date))
+    )
     hygiene_visits = hygiene.filter((pl.col("AptStatus") == 2) & (pl.col("day") <= TODAY))
     later = hygiene.filter(pl.col("AptStatus").is_in([1, 2, 3, 5])).select(
         "PatNum", later_day="day", booked=pl.col("SecDateTEntry").cast(pl.Date)
@@ -602,7 +604,9 @@ def test_incremental_run_touches_only_changes_and_equals_a_full_rebuild(
     unexpected = {"definition", "provider", "procedurecode", "document"} & set(summary.tables_changed)
     assert not unexpected, summary.tables_changed
     # views read their models' current rows: the run leaves them out, not the models reading them
-    assert "marts.fact_payment" not in summary.model_seconds and "marts.daily_payments" in summary.model_seconds
+    assert (
+        "marts.fact_payment" not in summary.model_seconds and "marts.daily_payments" in summary.model_seconds
+    )
 
     # staging merged exactly the rows the sync wrote in this run (changed and new ones), kept the
     # others as they were, and dropped the rows deleted at the source
