@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from dental_etl.transform.changes import short_name
 from dental_etl.transform.glossary import glossary_from_context, rendered, to_markdown
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -23,11 +24,6 @@ def project() -> Iterator[Any]:
     ctx = offline_context(PROJECT_DIR)
     yield ctx
     ctx.close()
-
-
-def _short(name: str) -> str:
-    """`"memory"."marts"."dim_date"` or `marts.dim_date` -> `marts.dim_date`."""
-    return ".".join(part.strip('"') for part in name.split(".")[-2:])
 
 
 def _built_models(project: Any) -> list[Any]:
@@ -43,7 +39,7 @@ def test_sqlmesh_unit_tests_pass(project: Any) -> None:
 
 
 def test_every_intermediate_and_mart_model_has_a_unit_test(project: Any) -> None:
-    tested = {_short(meta.body["model"]) for meta in project.select_tests()}
+    tested = {short_name(meta.body["model"]) for meta in project.select_tests()}
     wanted = {m.name for m in _built_models(project) if m.name.split(".")[0] in {"intermediate", "marts"}}
     assert wanted - tested == set()
 
@@ -89,7 +85,7 @@ def test_date_dependent_models_are_the_ones_that_read_the_run_date(project: Any)
         if "@execution_ds" in path.read_text()
     }
     assert in_files, "no model reads @execution_ds"
-    assert {_short(name) for name in date_dependent_models(project)} == in_files
+    assert {short_name(name) for name in date_dependent_models(project)} == in_files
 
 
 def test_the_project_fingerprint_follows_what_a_plan_reads(tmp_path: Path) -> None:

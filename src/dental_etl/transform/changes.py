@@ -172,15 +172,16 @@ def run_selection(
     return [f"({' | '.join(selection)}) & ^({' | '.join(skipped)})"]
 
 
+def short_name(name: str) -> str:
+    """`"db"."marts"."dim_date"` or `marts.dim_date` -> `marts.dim_date`."""
+    return ".".join(part.strip('"') for part in name.split(".")[-2:])
+
+
 def view_models(environment: t.Any) -> list[str]:
     """The names of the VIEW models in a SQLMesh environment (from its state, no project load)."""
     from sqlmesh.core.model.kind import ModelKindName
 
-    return sorted(
-        ".".join(part.strip('"') for part in s.name.split(".")[-2:])
-        for s in environment.snapshots
-        if s.kind_name == ModelKindName.VIEW
-    )
+    return sorted(short_name(s.name) for s in environment.snapshots if s.kind_name == ModelKindName.VIEW)
 
 
 def forget_applied_deletes(adapter: t.Any, through_run: int) -> None:

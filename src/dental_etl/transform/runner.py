@@ -33,6 +33,7 @@ from dental_etl.transform.changes import (
     loader_progress,
     oldest_unfinished_run,
     run_selection,
+    short_name,
     view_models,
 )
 from dental_etl.transform.pg_session import libpq_options
@@ -335,7 +336,7 @@ def run_transform(
         gateway=settings.gateway,
         warehouse=settings.warehouse.display,
         execution_time=str(when),
-        models_changed=[_short(n) for n in changed],
+        models_changed=[short_name(n) for n in changed],
         tables_changed=tables_changed,
         models_backfilled=len(backfilled),
         models_run=len(console.evaluated),
@@ -345,7 +346,7 @@ def run_transform(
         run_seconds=round(finished - planned_at, 2),
         warnings=console.warnings,
         model_seconds={
-            _short(name): round(sec, 2)
+            short_name(name): round(sec, 2)
             for name, sec in sorted(console.seconds.items(), key=lambda kv: -kv[1])
         },
     )
@@ -357,9 +358,3 @@ def _touched(progress: dict[str, int] | None, synced_through: int | None) -> set
     if progress is None or synced_through is None or max(progress.values(), default=-1) < synced_through:
         return None
     return {name for name, run in progress.items() if run > synced_through}
-
-
-def _short(name: str) -> str:
-    """`"db"."marts"."dim_date"` -> `marts.dim_date`."""
-    parts = [p.strip('"') for p in name.split(".")]
-    return ".".join(parts[-2:])
