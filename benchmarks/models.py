@@ -113,7 +113,8 @@ def bench(gateway: str, args: argparse.Namespace, pg_url: str) -> dict[str, obje
     inc_wall_s = time.perf_counter() - started
     tomorrow = args.today + timedelta(days=1)
     next_changes = apply_changes(source, changed_target, seed=args.seed + 1, today=tomorrow)
-    assert not run_sync(settings).failed
+    next_sync = run_sync(settings)
+    assert not next_sync.failed
     next_day = run_transform(settings, execution_time=day + timedelta(days=1))
     if not args.keep:
         _drop(settings, pg_url)
